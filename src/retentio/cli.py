@@ -1,0 +1,135 @@
+"""The `retentio` command: serve, migrate, manage users, build the demo shop."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from retentio import __version__, migrate
+from retentio.auth import queries as auth_queries
+from retentio.auth import service as auth_service
+from retentio.auth.models import Role
+from retentio.db import session_scope
+from retentio.errors import RetentioError
+from retentio.settings import get_settings
+
+app = typer.Typer(help="Retentio — retention-marketing CRM.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage the people who log in.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+console = Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]Error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(f"retentio {__version__}")
+
+
+@app.command(name="migrate")
+def migrate_command() -> None:
+    """Upgrade the database schema to the version this code needs."""
+    url = get_settings().database_url
+    migrate.upgrade(url)
+    console.print(f"[green]Database is at revision {migrate.current_revision(url)}.[/green]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the web application with Uvicorn."""
+    import uvicorn
+
+    from retentio.app import create_app
+
+    try:
+        application = create_app()
+    except RetentioError as error:
+        raise _fail(error.message) from error
+    console.print(f"Retentio {__version__} on [bold]http://{host}:{port}[/bold]")
+    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt=True)],
+    role: Annotated[Role, typer.Option()] = Role.ADMIN,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create a user (the first one is usually an admin)."""
+    try:
+        with session_scope(get_settings().database_url) as session:
+            user = auth_service.create_user(
+                session, email=email, name=name, role=role, password=password
+            )
+            console.print(f"[green]Created {user.role.value} {user.email}.[/green]")
+    except RetentioError as error:
+        raise _fail(error.message) from error
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users and their roles."""
+    table = Table("id", "e-mail", "name", "role", "active", "last login")
+    with session_scope(get_settings().database_url) as session:
+        for user in auth_queries.list_users(session):
+            table.add_row(
+                str(user.id),
+                user.email,
+                user.name,
+                user.role.value,
+                "yes" if user.is_active else "no",
+                str(user.last_login_at or "—"),
+            )
+    console.print(table)
+
+
+@user_app.command("set-password")
+def user_set_password(
+    email: Annotated[str, typer.Argument()],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set a user's password (logs them out everywhere)."""
+    try:
+        with session_scope(get_settings().database_url) as session:
+            user = auth_queries.user_by_email(session, email)
+            if user is None:
+                raise _fail(f"No user with e-mail {email}.")
+            auth_service.set_password(session, user, password)
+    except RetentioError as error:
+        raise _fail(error.message) from error
+    console.print(f"[green]Password of {email} changed.[/green]")
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=10, help="Customers in the demo shop.")] = 2000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed builds the same shop.")
+    ] = 42,
+) -> None:
+    """Migrate, then fill the database with a demo shop and print how to log in."""
+    from retentio.demo.build import build_demo
+
+    url = get_settings().database_url
+    migrate.upgrade(url)
+    password = secrets.token_urlsafe(9)
+    with session_scope(url) as session:
+        login = build_demo(session, customers=customers, seed=seed, admin_password=password)
+    console.print(
+        f"\n[bold green]Demo ready.[/bold green] Log in at {get_settings().base_url}/login as\n"
+        f"  e-mail:   [bold]{login}[/bold]\n  password: [bold]{password}[/bold]\n"
+    )

@@ -1,0 +1,1 @@
+"""A demo shop: synthetic customers and orders drawn from known model parameters."""

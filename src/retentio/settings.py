@@ -1,0 +1,86 @@
+"""Process-wide configuration read from `RETENTIO_*` environment variables.
+
+Secrets are never defaulted outside development: in dev a random secret key is generated once
+and kept in the data directory; in production an empty key refuses to start.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retentio.errors import ConfigurationError
+
+INSECURE_KEYS = frozenset({"", "change-me", "changeme", "secret", "dev"})
+SUPPORTED_LOCALES = ("en", "ru")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RETENTIO_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("retentio-data")
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    default_locale: Literal["en", "ru"] = "en"
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    mail_from: str = "Retentio <noreply@localhost>"
+
+    redis_url: str = ""
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    login_ip_max_failures: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'retentio.db'}"
+        return self
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix makes browsers refuse the cookie unless Secure, path=/ and no Domain.
+        return "__Host-retentio_session" if self.is_https else "retentio_session"
+
+    def resolved_secret_key(self) -> str:
+        """The signing key; generated and persisted in dev, mandatory in production."""
+        if self.secret_key and self.secret_key not in INSECURE_KEYS:
+            return self.secret_key
+        if self.env == "production":
+            raise ConfigurationError(
+                "RETENTIO_SECRET_KEY is empty or a well-known default; set a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
+        return _stored_dev_secret(self.data_dir)
+
+
+def _stored_dev_secret(data_dir: Path) -> str:
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

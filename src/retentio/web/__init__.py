@@ -1,0 +1,1 @@
+"""The page shell: layout, templating, sessions, CSRF, flash messages, i18n and error pages."""

@@ -1,0 +1,42 @@
+"""Dependencies shared by every router: settings and the request-owned database session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from retentio.db import get_sessionmaker
+from retentio.settings import Settings
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def _request_session(settings: SettingsDep) -> Iterator[Session]:
+    """The request owns the transaction: commit when the handler returns, roll back if it raises."""
+    session = get_sessionmaker(settings.database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# scope="function" commits before the response is sent, so a failed commit is an error the
+# client sees rather than a success that was never stored.
+SessionDep = Annotated[Session, Depends(_request_session, scope="function")]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,18 @@
+"""One-shot messages carried in the session to the next page."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import Request
+
+Level = Literal["success", "info", "warning", "error"]
+
+
+def flash(request: Request, message: str, level: Level = "success") -> None:
+    request.session.setdefault("_flash", []).append({"level": level, "message": message})
+
+
+def pop_flashes(request: Request) -> list[dict[str, str]]:
+    messages: list[dict[str, str]] = request.session.pop("_flash", [])
+    return messages

@@ -1,0 +1,47 @@
+"""The areas of the product, in the order the navigation shows them.
+
+An area that is not built yet still has a page that says so, rather than a 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retentio.auth.models import Role
+from retentio.auth.permissions import Permission, role_allows
+from retentio.kit.text import N_
+
+
+@dataclass(frozen=True)
+class Area:
+    key: str
+    label: str
+    path: str
+    permission: Permission
+    built: bool
+
+
+AREAS: tuple[Area, ...] = (
+    Area("dashboard", N_("Dashboard"), "/", Permission.VIEW, True),
+    Area("contacts", N_("Contacts"), "/contacts", Permission.VIEW, False),
+    Area("companies", N_("Companies"), "/companies", Permission.VIEW, False),
+    Area("deals", N_("Deals"), "/deals", Permission.VIEW, False),
+    Area("segments", N_("Segments"), "/segments", Permission.VIEW, False),
+    Area("campaigns", N_("Campaigns"), "/campaigns", Permission.VIEW, False),
+    Area("journeys", N_("Journeys"), "/journeys", Permission.VIEW, False),
+    Area("loyalty", N_("Loyalty"), "/loyalty", Permission.VIEW, False),
+    Area("feedback", N_("Feedback"), "/feedback", Permission.VIEW, False),
+    Area("analytics", N_("Analytics"), "/analytics", Permission.VIEW, False),
+    Area("imports", N_("Imports"), "/imports", Permission.IMPORT, False),
+    Area("settings", N_("Settings"), "/settings", Permission.MANAGE_SETTINGS, True),
+)
+
+
+def navigation_for(role: Role | None) -> list[Area]:
+    if role is None:
+        return []
+    return [area for area in AREAS if role_allows(role, area.permission)]
+
+
+def area_by_key(key: str) -> Area | None:
+    return next((area for area in AREAS if area.key == key), None)
