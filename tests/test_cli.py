@@ -35,8 +35,18 @@ def test_user_create_list_and_set_password(runner: CliRunner, db: Session) -> No
     # when
     created = runner.invoke(
         app,
-        ["user", "create", "--email", "Boss@Example.com", "--name", "Boss", "--role", "admin",
-         "--password", "first-password-1"],
+        [
+            "user",
+            "create",
+            "--email",
+            "Boss@Example.com",
+            "--name",
+            "Boss",
+            "--role",
+            "admin",
+            "--password",
+            "first-password-1",
+        ],
     )
     listed = runner.invoke(app, ["user", "list"])
     changed = runner.invoke(

@@ -19,9 +19,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def _extract(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "N_", "-k", "_", "--no-location", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "-k",
+            "_",
+            "--no-location",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as handle:
         return {str(m.id) for m in read_po(handle) if m.id}
@@ -35,7 +51,9 @@ def test_every_extracted_string_has_a_russian_translation(tmp_path: Path) -> Non
         catalog = read_po(handle, locale="ru")
     # then
     untranslated = sorted(
-        m for m in extracted if not (catalog.get(m) and catalog.get(m).string)  # type: ignore[union-attr]
+        m
+        for m in extracted
+        if not (catalog.get(m) and catalog.get(m).string)  # type: ignore[union-attr]
     )
     fuzzy = sorted(str(m.id) for m in catalog if m.id and m.fuzzy)
     assert len(extracted) > 50
