@@ -6,6 +6,7 @@ their transaction: `session_scope()` for the CLI and tasks, the request dependen
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -104,3 +105,13 @@ def session_scope(url: str) -> Iterator[Session]:
 def ping(url: str) -> None:
     with get_engine(url).connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def enum_type(enum_class: type[enum.Enum], *, length: int = 20) -> Enum:
+    """A VARCHAR holding the enum's values (not names), identical on both engines."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )

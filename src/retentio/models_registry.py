@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+from retentio.audit import models as audit_models
 from retentio.auth import models as auth_models
+from retentio.commerce import models as commerce_models
+from retentio.companies import models as companies_models
+from retentio.consent import models as consent_models
+from retentio.contacts import models as contacts_models
 from retentio.db import Base
+from retentio.events import models as events_models
+from retentio.fields import models as fields_models
+from retentio.forms import models as forms_models
 
-__all__ = ["Base", "auth_models"]
+__all__ = [
+    "Base",
+    "audit_models",
+    "auth_models",
+    "commerce_models",
+    "companies_models",
+    "consent_models",
+    "contacts_models",
+    "events_models",
+    "fields_models",
+    "forms_models",
+]

@@ -1,0 +1,1 @@
+"""Companies (B2B accounts) and the contacts who work there."""

@@ -1,0 +1,1 @@
+"""Consent per channel and purpose, suppression of addresses, and reachability."""

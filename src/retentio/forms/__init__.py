@@ -1,0 +1,1 @@
+"""Web forms a shop embeds in its site: fields mapped to contacts, consent with its text."""
