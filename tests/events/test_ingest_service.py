@@ -1,0 +1,94 @@
+"""Event ingestion at the service level: de-duplication, identity and merge of visitors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from retentio.contacts.models import Contact
+from retentio.events.models import Event
+from retentio.events.schemas import EventIn
+from retentio.events.service import ingest
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _ingest(db: Session, *events: dict[str, object]) -> tuple[int, int]:
+    result = ingest(
+        db,
+        [EventIn.model_validate(e) for e in events],
+        source_id=None,
+        default_region="RU",
+        now=NOW,
+    )
+    db.flush()
+    return result.accepted, result.duplicates
+
+
+def _count(db: Session, model: type) -> int:
+    return db.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_the_same_batch_twice_stores_each_event_once(db: Session) -> None:
+    batch = [{"message_id": f"m{i}", "type": "page_view", "anonymous_id": "a1"} for i in range(5)]
+    first = _ingest(db, *batch, batch[0])
+    second = _ingest(db, *batch)
+    assert (first, second) == ((5, 1), (0, 5))
+    assert _count(db, Event) == 5
+    assert _count(db, Contact) == 1
+
+
+def test_anonymous_visitor_who_identifies_is_merged_with_history(db: Session) -> None:
+    # given: a known customer and an anonymous visitor with two page views
+    _ingest(db, {"message_id": "k1", "type": "order_placed", "email": "Anna@Example.ru"})
+    _ingest(
+        db,
+        {"message_id": "v1", "type": "page_view", "anonymous_id": "cookie-1"},
+        {"message_id": "v2", "type": "cart_add", "anonymous_id": "cookie-1"},
+    )
+    assert _count(db, Contact) == 2
+    # when: the visitor identifies with the customer's e-mail
+    _ingest(
+        db,
+        {
+            "message_id": "i1",
+            "type": "identify",
+            "anonymous_id": "cookie-1",
+            "email": "anna@example.ru",
+            "traits": {"firstName": "Анна"},
+        },
+    )
+    # then
+    alive = db.scalars(select(Contact).where(Contact.deleted_at.is_(None))).all()
+    assert len(alive) == 1
+    assert alive[0].first_name == "Анна"
+    assert alive[0].is_anonymous is False
+    types = sorted(db.scalars(select(Event.type).where(Event.contact_id == alive[0].id)))
+    assert types == ["cart_add", "identify", "order_placed", "page_view"]
+
+
+def test_first_touch_utm_is_kept(db: Session) -> None:
+    _ingest(
+        db,
+        {
+            "message_id": "u1",
+            "type": "page_view",
+            "anonymous_id": "c9",
+            "context": {"campaign": {"source": "yandex", "medium": "cpc", "name": "spring"}},
+        },
+        {
+            "message_id": "u2",
+            "type": "page_view",
+            "anonymous_id": "c9",
+            "context": {"campaign": {"source": "vk", "medium": "social"}},
+        },
+    )
+    contact = db.scalars(select(Contact)).one()
+    assert (contact.utm_source, contact.utm_medium, contact.utm_campaign, contact.source) == (
+        "yandex",
+        "cpc",
+        "spring",
+        "yandex",
+    )
