@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     app.include_router(health.router)
     app.include_router(_api_router())
+    # Public endpoints (tracker, Segment-compatible API, embedded forms): one line each.
+    # HTML pages: one line per domain.
     app.include_router(auth_pages.router)
     # Last: its catch-all `/{area}` must not shadow the routes above.
     app.include_router(shell_pages.router)
@@ -55,5 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
+    # One line per domain's JSON router.
     api.include_router(auth_api.router)
     return api

@@ -1,0 +1,78 @@
+"""Tracking sources: a site or app with its write key and the browser origins it may post from."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from retentio.errors import InvalidInput, NotAuthenticated, NotFound
+from retentio.events.models import Source
+
+
+class UnknownWriteKey(NotAuthenticated):
+    code = "unknown_write_key"
+
+
+def create_source(session: Session, *, name: str, allowed_origins: list[str]) -> Source:
+    source = Source(
+        name=name.strip(),
+        write_key=secrets.token_urlsafe(24),
+        allowed_origins=[normalize_origin(o) for o in allowed_origins if o.strip()],
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def update_source(
+    session: Session, source_id: int, *, name: str, allowed_origins: list[str]
+) -> Source:
+    source = get_source(session, source_id)
+    source.name = name.strip()
+    source.allowed_origins = [normalize_origin(o) for o in allowed_origins if o.strip()]
+    session.flush()
+    return source
+
+
+def rotate_write_key(session: Session, source_id: int) -> Source:
+    source = get_source(session, source_id)
+    source.write_key = secrets.token_urlsafe(24)
+    session.flush()
+    return source
+
+
+def get_source(session: Session, source_id: int) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"Source {source_id} does not exist.")
+    return source
+
+
+def source_by_write_key(session: Session, write_key: str | None) -> Source:
+    source = session.scalar(select(Source).where(Source.write_key == (write_key or "").strip()))
+    if source is None:
+        raise UnknownWriteKey("The write key is missing or unknown.")
+    return source
+
+
+def list_sources(session: Session) -> Sequence[Source]:
+    return session.scalars(select(Source).order_by(Source.name)).all()
+
+
+def origin_allowed(source: Source, origin: str | None) -> bool:
+    return bool(origin) and normalize_origin(origin or "") in source.allowed_origins
+
+
+def normalize_origin(raw: str) -> str:
+    """`https://Shop.ru/path` → `https://shop.ru`: browsers send the bare scheme://host[:port]."""
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(
+            f"allowed_origins: {raw!r} is not an origin like https://shop.example",
+            details={"field": "allowed_origins"},
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
