@@ -9,6 +9,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from retentio import __version__
 from retentio.auth import api as auth_api
 from retentio.auth import pages as auth_pages
+from retentio.commerce import api as commerce_api
+from retentio.companies import api as companies_api
+from retentio.contacts import api as contacts_api
+from retentio.fields import api as fields_api
 from retentio.migrate import ensure_current
 from retentio.settings import Settings, get_settings
 from retentio.web import health
@@ -59,4 +63,8 @@ def _api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     # One line per domain's JSON router.
     api.include_router(auth_api.router)
+    api.include_router(contacts_api.router)
+    api.include_router(companies_api.router)
+    api.include_router(commerce_api.router)
+    api.include_router(fields_api.router)
     return api

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
     default_locale: Literal["en", "ru"] = "en"
+    # Region for phones typed without a country code ("8 912 …", "912 …").
+    default_region: str = Field(default="RU", min_length=2, max_length=2)
 
     smtp_host: str = "localhost"
     smtp_port: int = 25

@@ -71,7 +71,7 @@ class Order(Base):
     @property
     def revenue(self) -> Decimal:
         if self.status == OrderStatus.CANCELLED:
-            return Decimal("0")
+            return Decimal("0.00")
         return self.total - self.refunded_total
 
 

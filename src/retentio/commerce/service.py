@@ -62,10 +62,7 @@ def upsert_order(
 
 def _claim(session: Session, data: OrderIn, contact_id: int) -> bool:
     """Insert the order row unless it exists; the unique key settles concurrent posts."""
-    before = session.scalar(select(Order.id).where(Order.external_id == data.external_id))
-    if before is not None:
-        return False
-    insert_or_ignore(
+    return insert_or_ignore(
         session,
         Order,
         {
@@ -78,7 +75,6 @@ def _claim(session: Session, data: OrderIn, contact_id: int) -> bool:
             "custom": {},
         },
     )
-    return True
 
 
 def _refunded(data: OrderIn, total: Decimal) -> Decimal:

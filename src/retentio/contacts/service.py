@@ -56,7 +56,8 @@ class WriteContext:
 
 
 def create_contact(session: Session, data: ContactFields, ctx: WriteContext) -> Contact:
-    contact = Contact(custom={}, is_anonymous=False)
+    # Whoever creates a contact owns it unless told otherwise (sales users see what they own).
+    contact = Contact(custom={}, is_anonymous=False, owner_id=ctx.actor_id)
     session.add(contact)
     session.flush()
     _apply(session, contact, data, ctx, creating=True)

@@ -51,8 +51,12 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthenticated) and not wants_json(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    details = exc.details
+    if exc.status == 422 and isinstance(details, dict) and "field" in details:
+        # The same shape as request validation errors: a list of {field, message}.
+        details = [{**details, "message": exc.message}]
     return error_response(
-        request, status=exc.status, code=exc.code, message=exc.message, details=exc.details
+        request, status=exc.status, code=exc.code, message=exc.message, details=details
     )
 
 
