@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -13,6 +13,7 @@ from retentio import __version__, migrate
 from retentio.auth.models import Role, User
 from retentio.auth.passwords import verify_password
 from retentio.cli import app
+from retentio.contacts.models import Contact
 from retentio.settings import Settings, get_settings
 
 
@@ -77,6 +78,7 @@ def test_demo_creates_one_account_per_role_and_prints_the_login(
     assert "admin@demo.example.com" in result.output
     roles = sorted(r.value for r in db.scalars(select(User.role)))
     assert roles == ["admin", "analyst", "marketer", "sales"]
+    assert db.scalar(select(func.count()).select_from(Contact)) == 50
 
 
 def test_migrate_is_idempotent(runner: CliRunner) -> None:

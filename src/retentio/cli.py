@@ -122,14 +122,25 @@ def demo(
     ] = 42,
 ) -> None:
     """Migrate, then fill the database with a demo shop and print how to log in."""
+    from rich.progress import Progress
+
     from retentio.demo.build import build_demo
 
     url = get_settings().database_url
     migrate.upgrade(url)
     password = secrets.token_urlsafe(9)
-    with session_scope(url) as session:
-        login = build_demo(session, customers=customers, seed=seed, admin_password=password)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("Building the demo shop", total=1.0)
+
+        def report(step: str, share: float) -> None:
+            bar.update(task, completed=share, description=f"Demo shop: {step}")
+
+        with session_scope(url) as session:
+            login = build_demo(
+                session, customers=customers, seed=seed, admin_password=password, progress=report
+            )
     console.print(
         f"\n[bold green]Demo ready.[/bold green] Log in at {get_settings().base_url}/login as\n"
         f"  e-mail:   [bold]{login}[/bold]\n  password: [bold]{password}[/bold]\n"
+        "  (marketer@, sales@ and analyst@ the same domain share this password)\n"
     )
