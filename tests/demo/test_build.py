@@ -40,9 +40,7 @@ def test_demo_builds_a_consistent_shop(db: Session) -> None:
             select(
                 OrderItem.order_id, func.sum(OrderItem.quantity * OrderItem.unit_price)
             ).group_by(OrderItem.order_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     for order_id, total in db.execute(select(Order.id, Order.total)):
         assert Decimal(str(lines[order_id])).quantize(Decimal("0.01")) == total
