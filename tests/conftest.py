@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp
 
 from retentio import migrate
 from retentio.app import create_app
@@ -110,7 +115,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Session]:
-    with session_scope(settings.database_url) as session:
+    """A session in autocommit mode: every query sees what the app committed a moment ago."""
+    bind = get_engine(settings.database_url).execution_options(isolation_level="AUTOCOMMIT")
+    with Session(bind=bind, expire_on_commit=False) as session:
         yield session
 
 
@@ -167,3 +174,36 @@ def app_client_pair(app: FastAPI) -> Iterator[tuple[TestClient, TestClient]]:
     """Two clients of one app with separate cookie jars: a browser and a script."""
     with TestClient(app) as browser, TestClient(app) as script:
         yield browser, script
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(asgi_app: ASGIApp) -> Iterator[str]:
+    """A real Uvicorn server on loopback in a thread; yields its base URL."""
+    port = _free_port()
+    config = uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    with serving(app) as url:
+        yield url

@@ -10,9 +10,21 @@ from retentio import __version__
 from retentio.auth import api as auth_api
 from retentio.auth import pages as auth_pages
 from retentio.commerce import api as commerce_api
+from retentio.commerce import pages as commerce_pages
 from retentio.companies import api as companies_api
+from retentio.companies import pages as companies_pages
 from retentio.contacts import api as contacts_api
+from retentio.contacts import pages as contacts_pages
+from retentio.events import api as events_api
+from retentio.events import pages as events_pages
+from retentio.events import segment_api
+from retentio.events import tracker as events_tracker
 from retentio.fields import api as fields_api
+from retentio.fields import pages as fields_pages
+from retentio.forms import api as forms_api
+from retentio.forms import pages as forms_pages
+from retentio.forms import public as forms_public
+from retentio.db import is_sqlite
 from retentio.migrate import ensure_current
 from retentio.settings import Settings, get_settings
 from retentio.web import health
@@ -21,6 +33,7 @@ from retentio.web.csrf import csrf_protect
 from retentio.web.errors import install_error_handlers
 from retentio.web.locale_middleware import LocaleMiddleware
 from retentio.web.templating import PACKAGE_DIR
+from retentio.web.write_gate import SQLiteWriteGate
 
 SESSION_MAX_AGE = 14 * 24 * 3600
 
@@ -38,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(csrf_protect)],
     )
     app.state.settings = settings
+    if is_sqlite(settings.database_url):
+        app.add_middleware(SQLiteWriteGate)
     app.add_middleware(LocaleMiddleware, default=settings.default_locale)
     app.add_middleware(
         SessionMiddleware,
@@ -52,7 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(_api_router())
     # Public endpoints (tracker, Segment-compatible API, embedded forms): one line each.
+    app.include_router(segment_api.router)
+    app.include_router(events_tracker.router)
+    app.include_router(forms_public.router)
     # HTML pages: one line per domain.
+    app.include_router(events_pages.router)
+    app.include_router(forms_pages.router)
+    app.include_router(contacts_pages.router)
+    app.include_router(companies_pages.router)
+    app.include_router(commerce_pages.router)
+    app.include_router(fields_pages.router)
     app.include_router(auth_pages.router)
     # Last: its catch-all `/{area}` must not shadow the routes above.
     app.include_router(shell_pages.router)
@@ -67,4 +91,6 @@ def _api_router() -> APIRouter:
     api.include_router(companies_api.router)
     api.include_router(commerce_api.router)
     api.include_router(fields_api.router)
+    api.include_router(events_api.router)
+    api.include_router(forms_api.router)
     return api

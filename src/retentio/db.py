@@ -62,13 +62,34 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so SAVEPOINTs
+    # work (the documented pysqlite recipe); `_sqlite_begin` emits the BEGIN.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers proceed during a write; busy_timeout makes writers queue instead of failing.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # A bigger page cache keeps the random-key index pages of large tables in memory (64 MiB).
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+    # SQLite's own lower() folds ASCII only, so searching "анна" would miss "Анна".
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def _sqlite_begin(connection: Any) -> None:
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    # A transaction that will write takes the write lock up front (IMMEDIATE): one that read
+    # first and writes later would fail with "database is locked" when another writer
+    # committed in between, instead of waiting its turn.
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_write") else "BEGIN")
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=8)
@@ -79,19 +100,22 @@ def get_engine(url: str) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-@lru_cache(maxsize=8)
-def get_sessionmaker(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+@lru_cache(maxsize=16)
+def get_sessionmaker(url: str, *, write: bool = True) -> sessionmaker[Session]:
+    """Sessions for work that writes (`write=True`) or only reads; it matters on SQLite only."""
+    bind = get_engine(url).execution_options(sqlite_write=write)
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
+def session_scope(url: str, *, write: bool = True) -> Iterator[Session]:
     """A unit of work for the CLI and tasks: commit on success, roll back on error."""
-    session = get_sessionmaker(url)()
+    session = get_sessionmaker(url, write=write)()
     try:
         yield session
         session.commit()

@@ -12,6 +12,7 @@ from retentio.db import Base
 from retentio.events import models as events_models
 from retentio.fields import models as fields_models
 from retentio.forms import models as forms_models
+from retentio.imports import models as imports_models
 
 __all__ = [
     "Base",
@@ -24,4 +25,5 @@ __all__ = [
     "events_models",
     "fields_models",
     "forms_models",
+    "imports_models",
 ]

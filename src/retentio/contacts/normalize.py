@@ -6,6 +6,8 @@ found by the same key.
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -20,8 +22,49 @@ class InvalidPhone(InvalidInput):
     code = "invalid_phone"
 
 
+# Plain ASCII addresses, which are nearly all of them, skip the full RFC check: imports of a
+# million rows cannot afford email_validator's ~40 µs per address. Anything else takes the
+# full path. A property test keeps the two in agreement.
+_SIMPLE_EMAIL = re.compile(
+    r"^[a-z0-9](?:[a-z0-9_+\-]|\.(?!\.))*@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
+)
+# Russian numbers written the usual ways: +7 / 8 / nothing before ten digits starting with 3,4,8,9.
+_RU_DIGITS = re.compile(r"^(?:\+?7|8)?([3489]\d{9})$")
+_PHONE_NOISE = re.compile(r"[\s()\-.]")
+
+
+def _russian_number_pattern() -> re.Pattern[str]:
+    """libphonenumber's own RU number-type patterns, joined: the same answer as
+    is_valid_number() for +7 numbers starting with 3, 4, 8 or 9, at a fraction of the cost."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("RU")
+    descriptions = (
+        metadata.fixed_line,
+        metadata.mobile,
+        metadata.toll_free,
+        metadata.premium_rate,
+        metadata.shared_cost,
+        metadata.personal_number,
+        metadata.voip,
+        metadata.pager,
+        metadata.uan,
+        metadata.voicemail,
+    )
+    patterns = [d.national_number_pattern for d in descriptions if d and d.national_number_pattern]
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+_RU_VALID = _russian_number_pattern()
+
+
 def normalize_email(raw: str, *, field: str = "email") -> str:
     candidate = raw.strip()
+    lowered = candidate.lower()
+    if (
+        len(lowered) <= 254
+        and _SIMPLE_EMAIL.match(lowered)
+        and "." not in lowered.split("@")[0][-1:]
+    ):
+        return lowered
     try:
         checked = validate_email(candidate, check_deliverability=False, test_environment=True)
     except EmailNotValidError as error:
@@ -34,6 +77,10 @@ def normalize_email(raw: str, *, field: str = "email") -> str:
 
 def normalize_phone(raw: str, *, default_region: str, field: str = "phone") -> str:
     candidate = raw.strip()
+    if default_region == "RU" or candidate.startswith("+7"):
+        fast = _RU_DIGITS.match(_PHONE_NOISE.sub("", candidate))
+        if fast and _RU_VALID.fullmatch(fast.group(1)):
+            return "+7" + fast.group(1)
     try:
         number = phonenumbers.parse(candidate, default_region)
     except phonenumbers.NumberParseException as error:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from retentio.db import get_sessionmaker
 from retentio.settings import Settings
+from retentio.web.write_gate import is_writing
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -20,9 +21,9 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def _request_session(settings: SettingsDep) -> Iterator[Session]:
+def _request_session(request: Request, settings: SettingsDep) -> Iterator[Session]:
     """The request owns the transaction: commit when the handler returns, roll back if it raises."""
-    session = get_sessionmaker(settings.database_url)()
+    session = get_sessionmaker(settings.database_url, write=is_writing(request.scope))()
     try:
         yield session
         session.commit()

@@ -1,0 +1,136 @@
+"""Opening a file as a header and a stream of rows, whatever made it.
+
+CSV: any of `, ; TAB |` as delimiter, quoted fields, UTF-8 with or without BOM or Windows-1251
+(detected, overridable). Spreadsheets (XLSX, XLS, ODS) through python-calamine, first sheet or a
+chosen one. Rows are streamed, so a file of a million rows needs no more memory than a few.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+from retentio.errors import InvalidInput
+
+Cell = str | float | int | bool | datetime | date | None
+SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
+DELIMITERS = ",;\t|"
+SNIFF_BYTES = 256 * 1024
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class UnreadableFile(InvalidInput):
+    code = "unreadable_file"
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    kind: str  # "csv" or "spreadsheet"
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+
+
+def detect_format(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> FileFormat:
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        return FileFormat(kind="spreadsheet", sheet=sheet)
+    head = path.open("rb").read(SNIFF_BYTES)
+    chosen_encoding = encoding or detect_encoding(head)
+    text = head.decode(chosen_encoding, errors="ignore")
+    return FileFormat(
+        kind="csv", encoding=chosen_encoding, delimiter=delimiter or detect_delimiter(text)
+    )
+
+
+def detect_encoding(head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        # A cut in the middle of a multi-byte character at the end is not an error.
+        head.decode("utf-8") if len(head) < SNIFF_BYTES else head[:-4].decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1251"
+    return "utf-8"
+
+
+def detect_delimiter(text: str) -> str:
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        # The delimiter that appears most often in the header line is the best remaining guess.
+        return max(DELIMITERS, key=lines[0].count)
+
+
+def read_rows(path: Path, fmt: FileFormat) -> tuple[list[str], Iterator[list[Cell]]]:
+    """The header (stripped) and an iterator over the data rows."""
+    rows = _spreadsheet_rows(path, fmt.sheet) if fmt.kind == "spreadsheet" else _csv_rows(path, fmt)
+    try:
+        header = next(rows)
+    except StopIteration as error:
+        raise UnreadableFile("The file is empty: no header row.") from error
+    names = [str(h).strip() if h is not None else "" for h in header]
+    if not any(names):
+        raise UnreadableFile("The first row is empty: it must name the columns.")
+    return names, rows
+
+
+def _csv_rows(path: Path, fmt: FileFormat) -> Iterator[list[Cell]]:
+    handle: IO[str] = path.open("r", encoding=fmt.encoding or "utf-8", errors="strict", newline="")
+    try:
+        reader = csv.reader(handle, delimiter=fmt.delimiter or ",")
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield list(row)
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            f"The file is not valid {fmt.encoding}: choose the encoding explicitly."
+        ) from error
+    finally:
+        handle.close()
+
+
+def _spreadsheet_rows(path: Path, sheet: str | None) -> Iterator[list[Cell]]:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        chosen = book.get_sheet_by_name(sheet) if sheet else book.get_sheet_by_index(0)
+    except (CalamineError, ValueError, KeyError) as error:
+        raise UnreadableFile(f"Cannot open the spreadsheet: {error}") from error
+    for row in chosen.iter_rows():
+        if any(cell not in ("", None) for cell in row):
+            yield [_cell(c) for c in row]
+
+
+def _cell(value: object) -> Cell:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    if isinstance(value, str | int | float | bool | datetime | date) or value is None:
+        return value
+    return str(value)
+
+
+def sheet_names(path: Path) -> list[str]:
+    from python_calamine import CalamineWorkbook
+
+    return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+
+
+def preview(path: Path, fmt: FileFormat, limit: int = 10) -> tuple[list[str], list[list[Cell]]]:
+    header, rows = read_rows(path, fmt)
+    sample = [row for _, row in zip(range(limit), rows, strict=False)]
+    return header, sample
