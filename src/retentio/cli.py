@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,8 @@ from retentio.auth import service as auth_service
 from retentio.auth.models import Role
 from retentio.db import session_scope
 from retentio.errors import RetentioError
+from retentio.imports.mapping import ImportEntity
+from retentio.imports.models import ImportJob
 from retentio.settings import get_settings
 
 app = typer.Typer(help="Retentio — retention-marketing CRM.", no_args_is_help=True)
@@ -112,6 +115,91 @@ def user_set_password(
     except RetentioError as error:
         raise _fail(error.message) from error
     console.print(f"[green]Password of {email} changed.[/green]")
+
+
+@app.command(name="import")
+def import_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV, XLSX, XLS or ODS")
+    ],
+    entity: Annotated[
+        ImportEntity, typer.Option(help="What the rows are.")
+    ] = ImportEntity.CONTACTS,
+    mapping: Annotated[str | None, typer.Option(help="A saved mapping by name.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Report what would change; change nothing.")
+    ] = False,
+    encoding: Annotated[str | None, typer.Option(help="Override the detected encoding.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Override the detected delimiter.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Spreadsheet sheet (default: first).")] = None,
+    overwrite_empty: Annotated[bool, typer.Option(help="Empty cells clear fields.")] = False,
+    resume: Annotated[
+        int | None, typer.Option(help="Resume the interrupted job with this id.")
+    ] = None,
+) -> None:
+    """Import a file, with a progress bar; prints the counts and where the rejected rows are."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from retentio.imports import service as imports_service
+    from retentio.imports.runner import run_job
+
+    settings = get_settings()
+    url = settings.database_url
+    try:
+        with session_scope(url) as session:
+            if resume is not None:
+                job_id = resume
+            else:
+                saved = imports_service.mapping_by_name(session, mapping) if mapping else None
+                options = {
+                    **(saved.options if saved else {}),
+                    "dry_run": dry_run,
+                    "overwrite_empty": overwrite_empty,
+                }
+                job = imports_service.create_job(
+                    session,
+                    entity=saved.entity if saved else entity,
+                    path=file.resolve(),
+                    filename=file.name,
+                    mapping=saved.mapping if saved else None,
+                    options=options,
+                    encoding=encoding,
+                    delimiter=delimiter,
+                    sheet=sheet,
+                )
+                job_id = job.id
+        columns = (
+            *Progress.get_default_columns()[:1],
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task(f"Importing {file.name}", total=None)
+            run_job(
+                url,
+                job_id,
+                region=settings.default_region,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        with session_scope(url) as session:
+            done = session.get(ImportJob, job_id)
+            assert done is not None
+            _print_job(done)
+    except RetentioError as error:
+        raise _fail(error.message) from error
+
+
+def _print_job(job: ImportJob) -> None:
+    table = Table("rows read", "inserted", "updated", "unchanged", "rejected")
+    table.add_row(
+        *(str(v) for v in (job.rows_read, job.inserted, job.updated, job.unchanged, job.rejected))
+    )
+    console.print(table)
+    if job.options.get("dry_run"):
+        console.print("[yellow]Dry run: nothing was changed.[/yellow]")
+    if job.rejected:
+        console.print(f"Rejected rows: job {job.id} (download them from Imports, or the API).")
 
 
 @app.command()

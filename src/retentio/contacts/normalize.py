@@ -37,6 +37,7 @@ def _russian_number_pattern() -> re.Pattern[str]:
     """libphonenumber's own RU number-type patterns, joined: the same answer as
     is_valid_number() for +7 numbers starting with 3, 4, 8 or 9, at a fraction of the cost."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region("RU")
+    assert metadata is not None, "phonenumbers ships metadata for RU"
     descriptions = (
         metadata.fixed_line,
         metadata.mobile,

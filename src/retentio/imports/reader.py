@@ -75,11 +75,15 @@ def detect_delimiter(text: str) -> str:
         return max(DELIMITERS, key=lines[0].count)
 
 
-def read_rows(path: Path, fmt: FileFormat) -> tuple[list[str], Iterator[list[Cell]]]:
-    """The header (stripped) and an iterator over the data rows."""
+NumberedRow = tuple[int, list[Cell]]
+
+
+def read_rows(path: Path, fmt: FileFormat) -> tuple[list[str], Iterator[NumberedRow]]:
+    """The header (stripped) and the data rows, each with its row number in the file (the
+    number a person sees in Excel or a text editor, so rejected rows can be found)."""
     rows = _spreadsheet_rows(path, fmt.sheet) if fmt.kind == "spreadsheet" else _csv_rows(path, fmt)
     try:
-        header = next(rows)
+        _, header = next(rows)
     except StopIteration as error:
         raise UnreadableFile("The file is empty: no header row.") from error
     names = [str(h).strip() if h is not None else "" for h in header]
@@ -88,13 +92,17 @@ def read_rows(path: Path, fmt: FileFormat) -> tuple[list[str], Iterator[list[Cel
     return names, rows
 
 
-def _csv_rows(path: Path, fmt: FileFormat) -> Iterator[list[Cell]]:
+def _csv_rows(path: Path, fmt: FileFormat) -> Iterator[NumberedRow]:
     handle: IO[str] = path.open("r", encoding=fmt.encoding or "utf-8", errors="strict", newline="")
     try:
         reader = csv.reader(handle, delimiter=fmt.delimiter or ",")
+        start = 1
         for row in reader:
+            # line_num is the physical line where the record ended; a quoted field may span
+            # several lines, so the record starts on the line after the previous one ended.
+            number, start = start, reader.line_num + 1
             if any(cell.strip() for cell in row):
-                yield list(row)
+                yield number, list(row)
     except UnicodeDecodeError as error:
         raise UnreadableFile(
             f"The file is not valid {fmt.encoding}: choose the encoding explicitly."
@@ -103,7 +111,7 @@ def _csv_rows(path: Path, fmt: FileFormat) -> Iterator[list[Cell]]:
         handle.close()
 
 
-def _spreadsheet_rows(path: Path, sheet: str | None) -> Iterator[list[Cell]]:
+def _spreadsheet_rows(path: Path, sheet: str | None) -> Iterator[NumberedRow]:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -111,9 +119,9 @@ def _spreadsheet_rows(path: Path, sheet: str | None) -> Iterator[list[Cell]]:
         chosen = book.get_sheet_by_name(sheet) if sheet else book.get_sheet_by_index(0)
     except (CalamineError, ValueError, KeyError) as error:
         raise UnreadableFile(f"Cannot open the spreadsheet: {error}") from error
-    for row in chosen.iter_rows():
+    for index, row in enumerate(chosen.iter_rows(), start=1):
         if any(cell not in ("", None) for cell in row):
-            yield [_cell(c) for c in row]
+            yield index, [_cell(c) for c in row]
 
 
 def _cell(value: object) -> Cell:
@@ -132,5 +140,5 @@ def sheet_names(path: Path) -> list[str]:
 
 def preview(path: Path, fmt: FileFormat, limit: int = 10) -> tuple[list[str], list[list[Cell]]]:
     header, rows = read_rows(path, fmt)
-    sample = [row for _, row in zip(range(limit), rows, strict=False)]
+    sample = [row for _, (_number, row) in zip(range(limit), rows, strict=False)]
     return header, sample

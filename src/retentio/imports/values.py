@@ -36,7 +36,7 @@ def parse_datetime(raw: str | float | datetime | date) -> datetime:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except ValueError:
         pass
-    day_part, _, time_part = text.partition(" ")
+    time_part = text.partition(" ")[2]
     for day_format in _DATE_FORMATS:
         for time_format in ("",) if not time_part else _TIME_FORMATS:
             pattern = f"{day_format} {time_format}".strip()
