@@ -136,6 +136,7 @@ def import_command(
     resume: Annotated[
         int | None, typer.Option(help="Resume the interrupted job with this id.")
     ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 5_000,
 ) -> None:
     """Import a file, with a progress bar; prints the counts and where the rejected rows are."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -180,6 +181,7 @@ def import_command(
                 url,
                 job_id,
                 region=settings.default_region,
+                batch_size=batch_size,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         with session_scope(url) as session:
