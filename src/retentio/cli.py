@@ -234,3 +234,7 @@ def demo(
         f"  e-mail:   [bold]{login}[/bold]\n  password: [bold]{password}[/bold]\n"
         "  (marketer@, sales@ and analyst@ the same domain share this password)\n"
     )
+
+
+if __name__ == "__main__":
+    app()
