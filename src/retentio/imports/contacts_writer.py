@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from retentio.auth.models import User
 from retentio.companies.models import Company
 from retentio.contacts.identities import external_key
 from retentio.contacts.models import Contact, ContactIdentity, ContactTag, IdentityKind, Tag
+from retentio.db import utcnow
 from retentio.imports.rows import ContactRow, RowError
+from retentio.kit.ids import allocate_ids
 from retentio.kit.upsert import insert_or_ignore
 
 CHUNK = 5_000
@@ -77,21 +79,21 @@ class ContactWriter:
     _owners: dict[str, int] = field(default_factory=dict)
 
     def write(self, rows: list[tuple[int, ContactRow]]) -> Outcome:
-        owners = self._owners_of({k for _, row in rows for k in self._keys(row)})
+        keyed = [(number, row, self._keys(row)) for number, row in rows]
+        owners = self._owners_of({k for _, _, keys in keyed for k in keys})
         batch = _Batch(owners=owners, existing=self._load(set(owners.values())))
-        for number, row in rows:
+        for number, row, keys in keyed:
             try:
-                self._apply(batch, row)
+                self._apply(batch, row, keys)
             except RowError as error:
                 batch.outcome.rejected.append((number, error))
         self.session.flush()
         self._insert(batch)
         return batch.outcome
 
-    def _apply(self, batch: _Batch, row: ContactRow) -> None:
-        keys = self._keys(row)
+    def _apply(self, batch: _Batch, row: ContactRow, keys: list[Key]) -> None:
         values = self._values(row)
-        target_id, target_new = self._match(row, batch.owners, batch.claimed)
+        target_id, target_new = self._match(keys, batch.owners, batch.claimed)
         for key in keys:
             holder, pending = batch.owners.get(key), batch.claimed.get(key)
             if (holder is not None and holder != target_id) or (
@@ -142,10 +144,11 @@ class ContactWriter:
         batch.count(changed or bool(added) or tags_added)
 
     def _match(
-        self, row: ContactRow, owners: dict[Key, int], claimed: dict[Key, _Pending]
+        self, keys: list[Key], owners: dict[Key, int], claimed: dict[Key, _Pending]
     ) -> tuple[int | None, _Pending | None]:
+        by_kind = {kind: (kind, value) for kind, value in keys}
         for name in self.match_by:
-            key = self._key_for(row, name)
+            key = by_kind.get(KEY_KINDS[name])
             if key is None:
                 continue
             if key in claimed:
@@ -250,23 +253,29 @@ class ContactWriter:
                     {"contact_id": contact_id, "kind": k[0], "value": k[1]} for k in created.keys
                 ]
                 tags += [(contact_id, t) for t in sorted(created.tags)]
+        now = utcnow()
+        table = cast(Table, ContactIdentity.__table__)
         for start in range(0, len(identities), CHUNK):
-            self.session.execute(insert(ContactIdentity), identities[start : start + CHUNK])
+            chunk = [{**row, "created_at": now} for row in identities[start : start + CHUNK]]
+            self.session.execute(insert(table), chunk)
         self._insert_tags(tags)
 
     def _insert_contacts(self, rows: list[dict[str, Any]]) -> list[int]:
-        ids: list[int] = []
-        # Rows differ in which columns they carry; fill the gaps so one statement fits all.
-        columns = {k for row in rows for k in row}
-        full = [{c: row.get(c) for c in columns} for row in rows]
+        # Core executemany with ids allocated up front: no RETURNING (row-at-a-time on SQLite)
+        # and none of the ORM's per-row bookkeeping.
+        table = cast(Table, Contact.__table__)
+        ids = allocate_ids(self.session, table, len(rows))
+        now = utcnow()
+        defaults = {"available_to_all": False, "created_at": now, "updated_at": now}
+        columns = {k for row in rows for k in row} | set(defaults) | {"id"}
+        full = [
+            {c: row.get(c, defaults.get(c)) for c in columns} | {"id": new_id}
+            for row, new_id in zip(rows, ids, strict=True)
+        ]
         for row in full:
             row["custom"] = row["custom"] or {}
         for start in range(0, len(full), CHUNK):
-            result = self.session.execute(
-                insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
-                full[start : start + CHUNK],
-            )
-            ids += list(result.scalars())
+            self.session.execute(insert(table), full[start : start + CHUNK])
         return ids
 
     def _insert_tags(self, pairs: list[tuple[int, str]]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from retentio.errors import InvalidInput
+from retentio.kit.csv_safety import restore
 
 Cell = str | float | int | bool | datetime | date | None
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
@@ -102,7 +103,10 @@ def _csv_rows(path: Path, fmt: FileFormat) -> Iterator[NumberedRow]:
             # several lines, so the record starts on the line after the previous one ended.
             number, start = start, reader.line_num + 1
             if any(cell.strip() for cell in row):
-                yield number, list(row)
+                # Exported CSVs quote formula-like cells (kit.csv_safety); read them as they were.
+                # The join is a fast test: most rows hold no quote at all.
+                cells: list[Cell] = [*row] if "'" not in "".join(row) else [restore(c) for c in row]
+                yield number, cells
     except UnicodeDecodeError as error:
         raise UnreadableFile(
             f"The file is not valid {fmt.encoding}: choose the encoding explicitly."

@@ -1,22 +1,26 @@
-"""Creating import jobs and saved mappings; storing uploaded files."""
+"""Creating import jobs, saved mappings and scheduled imports; storing uploaded files."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from retentio.errors import Conflict, InvalidInput, NotFound
-from retentio.fields.models import FieldEntity
-from retentio.fields.queries import definitions
+from retentio.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from retentio.fields.models import FieldEntity, FieldType
+from retentio.fields.queries import definition, definitions
+from retentio.fields.service import define_field
 from retentio.imports.mapping import CUSTOM_PREFIX, TARGETS, ImportEntity, auto_map
-from retentio.imports.models import ImportJob, SavedMapping
+from retentio.imports.models import ImportJob, JobStatus, SavedMapping, ScheduledImport
 from retentio.imports.reader import detect_format, read_rows
+from retentio.kit import cron
 
 MATCH_KEYS = ("external_id", "email", "phone")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -135,3 +139,307 @@ def mapping_by_name(session: Session, name: str) -> SavedMapping:
     if saved is None:
         raise NotFound(f"No saved mapping named {name!r}.")
     return saved
+
+
+# --- uploads waiting for their mapping -------------------------------------------------------
+
+_UPLOAD_TOKEN = re.compile(r"^[0-9a-f]{32}_[A-Za-z0-9._-]{1,80}$")
+
+
+def upload_token(path: Path) -> str:
+    """How the mapping step names a stored upload: its file name, unguessable by design."""
+    return path.name
+
+
+def stored_upload(data_dir: Path, token: str) -> Path:
+    """The stored file a token names; a token cannot point outside the uploads folder."""
+    path = data_dir / "imports" / token
+    if not _UPLOAD_TOKEN.match(token) or not path.is_file():
+        raise NotFound("The uploaded file is gone: upload it again.")
+    return path
+
+
+# --- custom fields made from a column ----------------------------------------------------------
+
+# Russian letters in Latin (the passport transliteration, ъ and ь dropped), for field keys.
+_CYRILLIC_LATIN = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        (
+            *("a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o"),
+            *("p", "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e"),
+            *("yu", "ya"),
+        ),
+        strict=True,
+    )
+)
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
+
+
+def field_for_column(session: Session, column: str) -> str:
+    """Define a text custom field of contacts named after a column; returns its target.
+
+    The key is the column name in Latin letters ("Любимый цвет" → `lyubimyy_tsvet`), made
+    unique with a number when taken; the label is the column name as written.
+    """
+    base = _field_key(column)
+    key, number = base, 1
+    while definition(session, FieldEntity.CONTACT, key) is not None:
+        number += 1
+        key = f"{base[:55]}_{number}"
+    define_field(
+        session,
+        entity=FieldEntity.CONTACT,
+        key=key,
+        label=column.strip()[:200] or key,
+        type=FieldType.STRING,
+    )
+    return CUSTOM_PREFIX + key
+
+
+def _field_key(column: str) -> str:
+    latin = "".join(_CYRILLIC_LATIN.get(ch, ch) for ch in column.lower())
+    key = _NOT_KEY.sub("_", latin).strip("_")[:50]
+    if not key or not key[0].isalpha():
+        key = f"field_{key}".rstrip("_")
+    return key
+
+
+# --- running and re-running jobs ---------------------------------------------------------------
+
+
+def claim_run(session: Session, job_id: int) -> bool:
+    """Mark a waiting or failed job as running; True for exactly one of concurrent callers.
+
+    The conditional UPDATE is the lock: a second "run" of the same job finds it running and
+    starts nothing, so pressing the button twice never imports a file twice.
+    """
+    claimed = session.execute(
+        update(ImportJob)
+        .where(
+            ImportJob.id == job_id,
+            ImportJob.status.in_([JobStatus.PENDING, JobStatus.FAILED]),
+        )
+        .values(status=JobStatus.RUNNING)
+        .returning(ImportJob.id)
+    ).first()
+    return claimed is not None
+
+
+def import_for_real(session: Session, dry_run: ImportJob, *, actor_id: int | None) -> ImportJob:
+    """A new job importing the same file exactly as a finished dry run checked it."""
+    if not dry_run.options.get("dry_run"):
+        raise Conflict("This job is not a dry run.", details={"field": "job"})
+    job = ImportJob(
+        entity=dry_run.entity,
+        filename=dry_run.filename,
+        stored_path=dry_run.stored_path,
+        encoding=dry_run.encoding,
+        delimiter=dry_run.delimiter,
+        sheet=dry_run.sheet,
+        mapping=dict(dry_run.mapping),
+        options={**dry_run.options, "dry_run": False},
+        created_by=actor_id,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def delete_mapping(session: Session, mapping_id: int) -> None:
+    """Schedules using the mapping keep running with the columns mapped automatically."""
+    saved = session.get(SavedMapping, mapping_id)
+    if saved is None:
+        raise NotFound(f"Saved mapping {mapping_id} does not exist.")
+    session.delete(saved)
+    session.flush()
+
+
+# --- scheduled imports ---------------------------------------------------------------------------
+
+
+def entity_of(raw: str | None) -> ImportEntity:
+    """The kind of import named in a form; contacts when none is named."""
+    try:
+        return ImportEntity(raw or ImportEntity.CONTACTS.value)
+    except ValueError as error:
+        raise InvalidInput(f"entity: unknown kind {raw!r}.", details={"field": "entity"}) from error
+
+
+def is_url(location: str) -> bool:
+    return urlsplit(location).scheme in ("http", "https")
+
+
+def check_location(location: str, *, folders_allowed: bool) -> str:
+    """An http(s) URL or an absolute folder path.
+
+    Reading folders of the server is for admins only: a folder import stores rejected rows
+    verbatim, so letting anyone name a folder would let them read the server's files.
+    """
+    location = location.strip()
+    parts = urlsplit(location)
+    if parts.scheme in ("http", "https"):
+        if not parts.netloc:
+            raise InvalidInput("location: the URL has no host.", details={"field": "location"})
+        return location
+    if parts.scheme or not location.startswith("/"):
+        raise InvalidInput(
+            "location: give an http(s) URL or an absolute folder path such as /srv/exports.",
+            details={"field": "location"},
+        )
+    if not folders_allowed:
+        raise PermissionDenied(
+            "Only admins may import from folders of the server; use an http(s) URL.",
+            details={"field": "location"},
+        )
+    return location
+
+
+def create_schedule(
+    session: Session,
+    *,
+    name: str,
+    entity: ImportEntity,
+    location: str,
+    cron_expr: str,
+    mapping_id: int | None,
+    options: dict[str, Any],
+    folders_allowed: bool,
+    now: datetime,
+    is_active: bool = True,
+) -> ScheduledImport:
+    schedule = ScheduledImport(
+        name=name.strip(), entity=entity, location="", cron="", options={}, is_active=is_active
+    )
+    _set_schedule(
+        session,
+        schedule,
+        {
+            "location": location,
+            "cron": cron_expr,
+            "mapping_id": mapping_id,
+            "options": options,
+        },
+        folders_allowed=folders_allowed,
+        now=now,
+    )
+    session.add(schedule)
+    session.flush()
+    return schedule
+
+
+def update_schedule(
+    session: Session,
+    schedule_id: int,
+    changes: dict[str, Any],
+    *,
+    folders_allowed: bool,
+    now: datetime,
+) -> ScheduledImport:
+    """Apply the given fields (name, entity, location, cron, mapping_id, options, is_active)."""
+    schedule = get_schedule(session, schedule_id)
+    _set_schedule(session, schedule, changes, folders_allowed=folders_allowed, now=now)
+    session.flush()
+    return schedule
+
+
+def get_schedule(session: Session, schedule_id: int) -> ScheduledImport:
+    schedule = session.get(ScheduledImport, schedule_id)
+    if schedule is None:
+        raise NotFound(f"Scheduled import {schedule_id} does not exist.")
+    return schedule
+
+
+def delete_schedule(session: Session, schedule_id: int) -> None:
+    """Its past jobs stay in the history, no longer linked to a schedule."""
+    session.delete(get_schedule(session, schedule_id))
+    session.flush()
+
+
+def _set_schedule(
+    session: Session,
+    schedule: ScheduledImport,
+    changes: dict[str, Any],
+    *,
+    folders_allowed: bool,
+    now: datetime,
+) -> None:
+    if "name" in changes:
+        schedule.name = str(changes["name"]).strip()
+    if not schedule.name:
+        raise InvalidInput("name: give the schedule a name.", details={"field": "name"})
+    if "entity" in changes:
+        schedule.entity = entity_of(changes["entity"])
+    if "location" in changes and changes["location"] != schedule.location:
+        schedule.location = check_location(changes["location"], folders_allowed=folders_allowed)
+    if "cron" in changes:
+        schedule.cron = _cron(changes["cron"]).expr
+    if "mapping_id" in changes:
+        schedule.mapping_id = changes["mapping_id"]
+    if "options" in changes:
+        schedule.options = clean_options(changes["options"] or {})
+    if "is_active" in changes:
+        schedule.is_active = bool(changes["is_active"])
+    _check_schedule_mapping(session, schedule)
+    # A paused schedule has no next run; resuming or a new expression counts from now.
+    schedule.next_run_at = (
+        cron.next_after(_cron(schedule.cron), now) if schedule.is_active else None
+    )
+
+
+def _cron(expr: str) -> cron.CronSpec:
+    try:
+        return cron.parse(expr)
+    except cron.CronError as error:
+        raise InvalidInput(f"cron: {error}", details={"field": "cron"}) from error
+
+
+def _check_schedule_mapping(session: Session, schedule: ScheduledImport) -> None:
+    if schedule.mapping_id is None:
+        return
+    saved = session.get(SavedMapping, schedule.mapping_id)
+    if saved is None:
+        raise InvalidInput(
+            f"mapping_id: there is no saved mapping {schedule.mapping_id}.",
+            details={"field": "mapping_id"},
+        )
+    if saved.entity != schedule.entity:
+        raise InvalidInput(
+            f"mapping_id: the mapping {saved.name!r} is for {saved.entity.value}, "
+            f"not {schedule.entity.value}.",
+            details={"field": "mapping_id"},
+        )
+
+
+def create_job_from_upload(
+    session: Session,
+    *,
+    data_dir: Path,
+    filename: str,
+    stream: IO[bytes],
+    entity: ImportEntity,
+    mapping: dict[str, str] | None,
+    options: dict[str, Any],
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    actor_id: int | None = None,
+) -> ImportJob:
+    """Store an uploaded file and create its job; a refused job leaves no file behind."""
+    path = store_upload(data_dir, filename, stream)
+    try:
+        return create_job(
+            session,
+            entity=entity,
+            path=path,
+            filename=filename,
+            mapping=mapping,
+            options=options,
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=sheet,
+            actor_id=actor_id,
+        )
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise

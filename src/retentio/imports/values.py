@@ -15,6 +15,9 @@ _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%d-%m-%Y", "%Y
 _TIME_FORMATS = ("%H:%M:%S", "%H:%M")
 _EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # Excel's day 0, counting its 1900 leap bug
 _SERIAL = re.compile(r"^\d{1,6}(\.\d+)?$")
+# The two commonest shapes, parsed without strptime (which costs ~10 µs a call).
+_DAY_FIRST = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _NUMBER_NOISE = re.compile(r"[\s\u00a0\u202f'’₽$€]|руб\.?|р\.$", re.IGNORECASE)
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "да", "д", "+", "истина", "x", "✓"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "нет", "н", "-", "ложь"})
@@ -29,6 +32,14 @@ def parse_datetime(raw: str | float | datetime | date) -> datetime:
     if isinstance(raw, int | float):
         return _from_serial(float(raw))
     text = raw.strip()
+    quick = _DAY_FIRST.match(text) or _ISO_DAY.match(text)
+    if quick:
+        a, b, c = (int(g) for g in quick.groups())
+        year, month, day = (c, b, a) if quick.re is _DAY_FIRST else (a, b, c)
+        try:
+            return datetime(year, month, day, tzinfo=UTC)
+        except ValueError as error:
+            raise ValueError(f"{text!r} is not a date ({error})") from error
     if _SERIAL.match(text) and "." not in text[:3]:
         return _from_serial(float(text))
     try:
