@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp
 
 from retentio import migrate
 from retentio.app import create_app
+from retentio.auth import passwords
 from retentio.auth import service as auth_service
 from retentio.auth.models import Role, User
 from retentio.db import get_engine, is_sqlite, session_scope
@@ -34,6 +36,18 @@ from retentio.models_registry import Base
 from retentio.settings import Settings
 
 TEST_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its production cost takes ~0.1 s a hash; tests create hundreds of users.
+    The format ($argon2id$) and the rehash-on-login logic are the same at any cost."""
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    yield
+    passwords._hasher = original
+
+
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
@@ -91,6 +105,10 @@ def _empty_all_tables(url: str) -> None:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     _empty_all_tables(database_url)
+    return _test_settings(database_url, tmp_path)
+
+
+def _test_settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         env="test",
         database_url=database_url,
@@ -102,9 +120,17 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def _shared_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """Building the app costs ~0.3 s (FastAPI analyses every route): build it once."""
+    return create_app(_test_settings(database_url, tmp_path_factory.mktemp("app")))
+
+
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
-    return create_app(settings)
+def app(_shared_app: FastAPI, settings: Settings) -> FastAPI:
+    # Everything reads settings from app.state per request, so each test gets its own.
+    _shared_app.state.settings = settings
+    return _shared_app
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retentio.auth import service
+from retentio.auth import passwords, service
 from retentio.auth.models import Role, User
 from retentio.db import session_scope
 from retentio.settings import Settings
@@ -164,7 +164,7 @@ def test_login_rehashes_when_parameters_change(
 ) -> None:
     # given: a hash made with weaker parameters than the current defaults
     user = make_user()
-    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(TEST_PASSWORD)
+    weak = PasswordHasher(time_cost=1, memory_cost=32, parallelism=1).hash(TEST_PASSWORD)
     with session_scope(settings.database_url) as session:
         session.get(User, user.id).password_hash = weak  # type: ignore[union-attr]
     # when
@@ -173,5 +173,5 @@ def test_login_rehashes_when_parameters_change(
     with session_scope(settings.database_url) as session:
         rehashed = session.get(User, user.id).password_hash  # type: ignore[union-attr]
     assert rehashed != weak
-    assert "m=8192" in weak
-    assert f"m={PasswordHasher().memory_cost}" in rehashed
+    assert "m=32," in weak
+    assert f"m={passwords._hasher.memory_cost}," in rehashed

@@ -92,3 +92,48 @@ def test_first_touch_utm_is_kept(db: Session) -> None:
         "spring",
         "yandex",
     )
+
+
+def test_a_visitor_merged_within_one_batch_keeps_all_events_on_the_customer(db: Session) -> None:
+    # given: a known customer
+    _ingest(db, {"message_id": "k1", "type": "order_placed", "email": "olga@example.ru"})
+    # when: one batch brings a new visitor's views and then their identify as that customer
+    _ingest(
+        db,
+        {"message_id": "v1", "type": "page_view", "anonymous_id": "cookie-7"},
+        {"message_id": "v2", "type": "product_view", "anonymous_id": "cookie-7"},
+        {
+            "message_id": "i1",
+            "type": "identify",
+            "anonymous_id": "cookie-7",
+            "email": "olga@example.ru",
+        },
+        {"message_id": "v3", "type": "cart_add", "anonymous_id": "cookie-7"},
+    )
+    # then: every event is on the surviving customer, none on the merged-away visitor
+    alive = db.scalars(select(Contact).where(Contact.deleted_at.is_(None))).one()
+    types = sorted(db.scalars(select(Event.type).where(Event.contact_id == alive.id)))
+    assert types == ["cart_add", "identify", "order_placed", "page_view", "product_view"]
+
+
+def test_new_people_of_one_batch_are_created_once_with_all_their_keys(db: Session) -> None:
+    # given: a batch where one new person shows up under three keys and another under one
+    _ingest(
+        db,
+        {"message_id": "a1", "type": "page_view", "anonymous_id": "c1"},
+        {"message_id": "a2", "type": "identify", "anonymous_id": "c1", "user_id": "42"},
+        {"message_id": "a3", "type": "signed_up", "user_id": "42", "email": "Ivan@Example.ru"},
+        {"message_id": "b1", "type": "page_view", "anonymous_id": "c2"},
+        {"message_id": "b2", "type": "page_view", "anonymous_id": "c2"},
+    )
+    # then: two contacts; the first is identified and holds every event of its keys
+    contacts = db.scalars(select(Contact).order_by(Contact.id)).all()
+    assert [(c.email, c.is_anonymous) for c in contacts] == [
+        ("ivan@example.ru", False),
+        (None, True),
+    ]
+    per_contact = [
+        sorted(db.scalars(select(Event.message_id).where(Event.contact_id == c.id)))
+        for c in contacts
+    ]
+    assert per_contact == [["a1", "a2", "a3"], ["b1", "b2"]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retentio.contacts.models import Contact, ContactIdentity, IdentityKind
@@ -31,16 +31,21 @@ def contact_by_identity(session: Session, kind: IdentityKind, value: str) -> Con
 def owners_of(
     session: Session, keys: Iterable[tuple[IdentityKind, str]]
 ) -> dict[tuple[IdentityKind, str], int]:
-    """Contact id for each known (kind, value) key, in one query."""
-    wanted = list(set(keys))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(ContactIdentity.kind, ContactIdentity.value, ContactIdentity.contact_id).where(
-            tuple_(ContactIdentity.kind, ContactIdentity.value).in_(wanted)
+    """Contact id for each known (kind, value) key, in one query per kind present."""
+    by_kind: dict[IdentityKind, set[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, set()).add(value)
+    owners: dict[tuple[IdentityKind, str], int] = {}
+    for kind, values in by_kind.items():
+        # `kind = ? AND value IN (...)` walks the unique (kind, value) index; SQLite answers a
+        # row-value `(kind, value) IN (...)` with a scan of the whole table.
+        rows = session.execute(
+            select(ContactIdentity.value, ContactIdentity.contact_id).where(
+                ContactIdentity.kind == kind, ContactIdentity.value.in_(values)
+            )
         )
-    )
-    return {(kind, value): contact_id for kind, value, contact_id in rows}
+        owners.update({(kind, value): contact_id for value, contact_id in rows})
+    return owners
 
 
 def identities_of(session: Session, contact_id: int) -> Sequence[ContactIdentity]:

@@ -7,18 +7,24 @@ into that contact with all of their history.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from retentio.contacts import identities
 from retentio.contacts.merge import merge_contacts
-from retentio.contacts.models import Contact, IdentityKind
+from retentio.contacts.models import Contact, ContactIdentity, IdentityKind
 from retentio.contacts.normalize import normalize_email, normalize_phone
 from retentio.errors import InvalidInput
+from retentio.kit.upsert import insert_ignoring
 
 Key = tuple[IdentityKind, str]
+CONTACTS = cast(Table, Contact.__table__)
+IDENTITIES = cast(Table, ContactIdentity.__table__)
 
 
 class NoIdentity(InvalidInput):
@@ -117,3 +123,64 @@ def _fill_primary(contact: Contact, kind: IdentityKind, value: str) -> None:
         contact.phone = value
     if kind in (IdentityKind.EMAIL, IdentityKind.PHONE, IdentityKind.EXTERNAL):
         contact.is_anonymous = False
+
+
+def create_people(session: Session, people: Sequence[list[Key]], *, now: datetime) -> list[int]:
+    """New contacts, one per list of keys none of which belongs to anyone yet; their ids in order.
+
+    Two statements for any number of people (the bulk twin of `resolve()` creating one).
+    IdentityTaken if a concurrent request took one of the keys in the meantime.
+    """
+    if not people:
+        return []
+    statement = insert(CONTACTS).returning(CONTACTS.c.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(statement, [_new_contact(keys, now) for keys in people]))
+    rows = [
+        {"contact_id": contact_id, "kind": kind, "value": value, "created_at": now}
+        for contact_id, keys in zip(ids, people, strict=True)
+        for kind, value in keys
+    ]
+    claimed = insert_ignoring(session, IDENTITIES).returning(IDENTITIES.c.id)
+    if len(session.scalars(claimed, rows).all()) < len(rows):
+        raise identities.IdentityTaken(
+            "An identity was just given to another contact by a concurrent request; send again.",
+            details={"field": "identity"},
+        )
+    return ids
+
+
+def _new_contact(keys: list[Key], now: datetime) -> dict[str, Any]:
+    # The same fields `resolve()` sets on a contact it creates (see `_fill_primary`): the first
+    # e-mail and phone given become the primary ones.
+    first = dict(reversed(keys))
+    return {
+        "email": first.get(IdentityKind.EMAIL),
+        "phone": first.get(IdentityKind.PHONE),
+        "is_anonymous": all(kind == IdentityKind.ANONYMOUS for kind, _ in keys),
+        "custom": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def survivors(session: Session, contact_ids: Iterable[int]) -> dict[int, int]:
+    """For each of these contacts that was merged away, the contact it lives on in now."""
+    merged: dict[int, int] = {}
+    wanted = set(contact_ids)
+    while wanted:
+        rows = session.execute(
+            select(Contact.id, Contact.merged_into_id).where(
+                Contact.id.in_(wanted), Contact.merged_into_id.is_not(None)
+            )
+        ).all()
+        step = {loser: winner for loser, winner in rows if winner is not None}
+        merged.update(step)
+        # A survivor may itself have been merged since: follow the chain.
+        wanted = set(step.values()) - set(merged)
+    return {contact_id: _last(merged, contact_id) for contact_id in merged}
+
+
+def _last(merged: dict[int, int], contact_id: int) -> int:
+    while contact_id in merged:
+        contact_id = merged[contact_id]
+    return contact_id

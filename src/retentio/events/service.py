@@ -1,27 +1,30 @@
-"""Event ingestion: de-duplicate by message id, find the contact, store in bulk.
+"""Event ingestion: de-duplicate by message id, find the contacts, store in bulk.
 
-A batch is one transaction. Duplicates (within the batch, across retries, across concurrent
-requests) are settled by the primary key of `event_dedup`: whichever insert wins stores the
-event, the others count it as a duplicate. Contacts are resolved from one prefetch of every
-identity in the batch, so a batch of known visitors costs a handful of queries.
+A batch is one transaction. Every event is checked (identity present, e-mail and phone valid)
+before anything is written, so a bad event rejects the whole batch. Duplicates (within the
+batch, across retries, across concurrent requests) are settled by the primary key of
+`event_dedup`: whichever insert wins stores the event, the others count it as a duplicate.
+Who is who is worked out for the whole batch at once (`retentio.events.people`).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import Any
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
-from retentio.contacts import identities
 from retentio.contacts.models import Contact
-from retentio.contacts.resolve import Key, Who, resolve
+from retentio.contacts.resolve import Who
 from retentio.errors import InvalidInput
 from retentio.events.models import Event, EventDedup
+from retentio.events.people import BatchPeople, Incoming, needs_contact
 from retentio.events.schemas import EventIn, IngestResult
+from retentio.kit.upsert import insert_ignoring
 
 TRAIT_FIELDS = {
     "first_name": "first_name",
@@ -43,6 +46,10 @@ UTM_FIELDS = {
     "term": "utm_term",
 }
 DEDUP_RETENTION = timedelta(days=30)
+EVENTS = cast(Table, Event.__table__)
+DEDUP = cast(Table, EventDedup.__table__)
+# Two values a row, well under SQLite's limit of 32,766 bound values per statement.
+SQLITE_ROWS_PER_STATEMENT = 1000
 
 
 def ingest(
@@ -53,74 +60,183 @@ def ingest(
     default_region: str,
     now: datetime,
 ) -> IngestResult:
-    unique = list({e.message_id: e for e in reversed(events)}.values())[::-1]
-    fresh_ids = _claim_message_ids(session, [e.message_id for e in unique], now)
-    fresh = [e for e in unique if e.message_id in fresh_ids]
-    whos = [_who(e, index) for index, e in enumerate(fresh)]
-    owners = identities.owners_of(session, (k for w in whos for k in w.keys(default_region)))
-    rows = []
-    for event, who in zip(fresh, whos, strict=True):
-        contact = _contact_for(session, who, owners, default_region=default_region, now=now)
-        if event.traits:
-            _apply_traits(contact, event.traits)
-        _first_touch_utm(contact, event.context)
-        rows.append(
-            {
-                "contact_id": contact.id,
-                "type": event.type,
-                "occurred_at": event.occurred_at or now,
-                "received_at": now,
-                "message_id": event.message_id,
-                "source_id": source_id,
-                "properties": event.properties,
-                "context": event.context,
-            }
-        )
+    """Store the events not seen before; flushes, never commits (the caller owns the batch)."""
+    checked = [_check(event, index, default_region) for index, event in _first_of_each(events)]
+    fresh_ids = _claim_message_ids(session, [c.event.message_id for c in checked], now)
+    fresh = [c for c in checked if c.event.message_id in fresh_ids]
+    people = BatchPeople.find(session, fresh, default_region=default_region, now=now)
+    contact_ids = []
+    for item in fresh:
+        contact_ids.append(people.contact_id(item))
+        _touch(session, contact_ids[-1], item.event)
     session.flush()
-    if rows:
-        session.execute(insert(Event), rows)
-    return IngestResult(accepted=len(rows), duplicates=len(events) - len(rows))
+    final = people.final_ids(contact_ids)
+    _store(session, [_row(c.event, i, source_id, now) for c, i in zip(fresh, final, strict=True)])
+    return IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
 
 
-def _claim_message_ids(session: Session, message_ids: list[str], now: datetime) -> set[str]:
-    if not message_ids:
-        return set()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(EventDedup)
-        .values([{"message_id": m, "received_at": now} for m in message_ids])
-        .on_conflict_do_nothing()
-        .returning(EventDedup.message_id)
-    )
-    return set(session.scalars(statement))
+def ingest_one(
+    session: Session,
+    event: EventIn,
+    *,
+    source_id: int | None,
+    default_region: str,
+    now: datetime,
+) -> IngestResult:
+    """`ingest()` of a single event; errors name its fields without the `events.0.` prefix."""
+    try:
+        return ingest(session, [event], source_id=source_id, default_region=default_region, now=now)
+    except InvalidInput as error:
+        raise relabel(error, lambda name: name.removeprefix("events.0.")) from error
 
 
-def _who(event: EventIn, index: int) -> Who:
+def relabel(error: InvalidInput, rename: Callable[[str], str]) -> InvalidInput:
+    """The same error with its field named as the caller's input names it."""
+    details = dict(error.details) if isinstance(error.details, dict) else {}
+    old = str(details.get("field", ""))
+    if not old:
+        return error
+    details["field"] = rename(old)
+    return type(error)(error.message.replace(old, details["field"], 1), details=details)
+
+
+def _first_of_each(events: list[EventIn]) -> list[tuple[int, EventIn]]:
+    """The first occurrence of each message id, with its position in the request."""
+    first: dict[str, tuple[int, EventIn]] = {}
+    for index, event in enumerate(events):
+        first.setdefault(event.message_id, (index, event))
+    return list(first.values())
+
+
+def _check(event: EventIn, index: int, default_region: str) -> Incoming:
     who = Who(
         external_id=event.user_id,
         email=event.email,
         phone=event.phone,
         anonymous_id=event.anonymous_id,
     )
-    if not (who.external_id or who.email or who.phone or who.anonymous_id):
+    try:
+        keys = who.keys(default_region)
+    except InvalidInput as error:
+        raise _located(error, index) from error
+    if not keys:
         raise InvalidInput(
-            f"events[{index}]: identify the person with user_id, email, phone or anonymous_id.",
+            f"events.{index}.user_id: identify the person with user_id, email, phone or "
+            "anonymous_id.",
             details={"field": f"events.{index}.user_id"},
         )
-    return who
+    return Incoming(event=event, who=who, keys=keys)
 
 
-def _contact_for(
-    session: Session, who: Who, owners: dict[Key, int], *, default_region: str, now: datetime
-) -> Contact:
-    keys = who.keys(default_region)
-    holders = {owners.get(k) for k in keys}
-    if len(holders) == 1 and None not in holders:
-        # Every key already points at the same contact: nothing to create or merge.
-        contact = session.get(Contact, holders.pop())
-        if contact is not None and contact.merged_into_id is None:
-            return contact
-    return resolve(session, who, default_region=default_region, now=now, owners=owners)
+def _located(error: InvalidInput, index: int) -> InvalidInput:
+    """The same error, its field prefixed with the event's position (`email` → `events.3.email`)."""
+    details = dict(error.details) if isinstance(error.details, dict) else {}
+    details["field"] = f"events.{index}.{details.get('field', '')}".rstrip(".")
+    return type(error)(f"events.{index}.{error.message}", details=details)
+
+
+def _claim_message_ids(session: Session, message_ids: list[str], now: datetime) -> set[str]:
+    """The ids not stored before, now claimed. Sorted, so two concurrent batches sharing ids
+    take the key locks in the same order and cannot deadlock on PostgreSQL."""
+    if not message_ids:
+        return set()
+    ordered = sorted(message_ids)
+    if session.get_bind().dialect.name == "sqlite":
+        return _claim_on_sqlite(session, ordered, now)
+    # One cached statement with many parameter sets (SQLAlchemy sends multi-row INSERTs).
+    statement = insert_ignoring(session, DEDUP).returning(DEDUP.c.message_id)
+    params = [{"message_id": m, "received_at": now} for m in ordered]
+    return set(session.scalars(statement, params))
+
+
+def _claim_on_sqlite(session: Session, message_ids: list[str], now: datetime) -> set[str]:
+    # The hot path on SQLite: one multi-row statement per chunk, values bound as SQLAlchemy
+    # stores them; its per-value processing cost more than the insert itself.
+    received = _sqlite_time(now)
+    claimed: set[str] = set()
+    for start in range(0, len(message_ids), SQLITE_ROWS_PER_STATEMENT):
+        chunk = message_ids[start : start + SQLITE_ROWS_PER_STATEMENT]
+        sql = (
+            "INSERT INTO event_dedup (message_id, received_at) VALUES "  # noqa: S608 - placeholders
+            + ", ".join(["(?, ?)"] * len(chunk))
+            + " ON CONFLICT DO NOTHING RETURNING message_id"
+        )
+        params = tuple(value for m in chunk for value in (m, received))
+        claimed.update(m for (m,) in session.connection().exec_driver_sql(sql, params))
+    return claimed
+
+
+def _touch(session: Session, contact_id: int, event: EventIn) -> None:
+    if not needs_contact(event):
+        return
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return
+    if event.traits:
+        _apply_traits(contact, event.traits)
+    _first_touch_utm(contact, event.context)
+
+
+def _row(event: EventIn, contact_id: int, source_id: int | None, now: datetime) -> dict[str, Any]:
+    return {
+        "contact_id": contact_id,
+        "type": event.type,
+        "occurred_at": event.occurred_at or now,
+        "received_at": now,
+        "message_id": event.message_id,
+        "source_id": source_id,
+        "properties": event.properties,
+        "context": event.context,
+    }
+
+
+def _store(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(insert(EVENTS), rows)
+        return
+    # The hot path on SQLite: SQLAlchemy's per-value bind processing cost as much as the
+    # insert itself. The values are stored as SQLAlchemy would store them (UTC datetimes as
+    # text in its SQLite format, JSON as text), so the ORM reads them back as usual.
+    received = _sqlite_time(rows[0]["received_at"])
+    values = [_sqlite_values(r, received) for r in rows]
+    session.connection().exec_driver_sql(SQLITE_INSERT, values)
+
+
+EVENT_COLUMNS = (
+    "contact_id",
+    "type",
+    "occurred_at",
+    "received_at",
+    "message_id",
+    "source_id",
+    "properties",
+    "context",
+)
+SQLITE_INSERT = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608 - constant column names
+    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+)
+
+
+def _sqlite_values(row: dict[str, Any], received: str) -> tuple[Any, ...]:
+    # `received_at` is the same for the whole batch: formatted once.
+    return (
+        row["contact_id"],
+        row["type"],
+        _sqlite_time(row["occurred_at"]),
+        received,
+        row["message_id"],
+        row["source_id"],
+        json.dumps(row["properties"]),
+        json.dumps(row["context"]),
+    )
+
+
+def _sqlite_time(value: datetime) -> str:
+    # SQLAlchemy's SQLite DATETIME storage format, of the UTC time (as `UTCDateTime` binds it).
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _apply_traits(contact: Contact, traits: dict[str, Any]) -> None:
@@ -145,10 +261,10 @@ def _first_touch_utm(contact: Contact, context: dict[str, Any]) -> None:
     campaign = context.get("campaign")
     if not isinstance(campaign, dict) or contact.utm_source:
         return
-    for key, field in UTM_FIELDS.items():
+    for key, field_name in UTM_FIELDS.items():
         value = campaign.get(key)
-        if isinstance(value, str) and value and getattr(contact, field) is None:
-            setattr(contact, field, value[:200])
+        if isinstance(value, str) and value and getattr(contact, field_name) is None:
+            setattr(contact, field_name, value[:200])
     if contact.utm_source and not contact.source:
         contact.source = contact.utm_source[:100]
 

@@ -19,9 +19,9 @@ class UnknownWriteKey(NotAuthenticated):
 
 def create_source(session: Session, *, name: str, allowed_origins: list[str]) -> Source:
     source = Source(
-        name=name.strip(),
+        name=_checked_name(name),
         write_key=secrets.token_urlsafe(24),
-        allowed_origins=[normalize_origin(o) for o in allowed_origins if o.strip()],
+        allowed_origins=_origins(allowed_origins),
     )
     session.add(source)
     session.flush()
@@ -29,11 +29,18 @@ def create_source(session: Session, *, name: str, allowed_origins: list[str]) ->
 
 
 def update_source(
-    session: Session, source_id: int, *, name: str, allowed_origins: list[str]
+    session: Session,
+    source_id: int,
+    *,
+    name: str | None = None,
+    allowed_origins: list[str] | None = None,
 ) -> Source:
+    """Change what is given; `None` leaves a field as it is."""
     source = get_source(session, source_id)
-    source.name = name.strip()
-    source.allowed_origins = [normalize_origin(o) for o in allowed_origins if o.strip()]
+    if name is not None:
+        source.name = _checked_name(name)
+    if allowed_origins is not None:
+        source.allowed_origins = _origins(allowed_origins)
     session.flush()
     return source
 
@@ -65,6 +72,17 @@ def list_sources(session: Session) -> Sequence[Source]:
 
 def origin_allowed(source: Source, origin: str | None) -> bool:
     return bool(origin) and normalize_origin(origin or "") in source.allowed_origins
+
+
+def _checked_name(name: str) -> str:
+    if not name.strip():
+        raise InvalidInput("name: give the source a name.", details={"field": "name"})
+    return name.strip()[:200]
+
+
+def _origins(raw: list[str]) -> list[str]:
+    # Order kept, duplicates dropped: the list is shown back to the admin as typed.
+    return list(dict.fromkeys(normalize_origin(o) for o in raw if o.strip()))
 
 
 def normalize_origin(raw: str) -> str:

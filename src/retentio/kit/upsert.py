@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import literal_column
+from sqlalchemy import Table, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 
 def insert_or_ignore(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
@@ -19,3 +20,10 @@ def insert_or_ignore(session: Session, model: type[Any], values: dict[str, Any])
     # RETURNING rather than rowcount: psycopg reports -1 for ON CONFLICT statements.
     statement = module.insert(model).values(**values).on_conflict_do_nothing()
     return session.execute(statement.returning(literal_column("1"))).first() is not None
+
+
+def insert_ignoring(session: Session, table: Table) -> Insert:
+    """`INSERT … ON CONFLICT DO NOTHING` into `table`, for many rows at once (executemany)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

@@ -42,8 +42,20 @@ async def csrf_protect(request: Request) -> None:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return
+    _check(request, request.headers.get(HEADER) or await _form_token(request))
+
+
+def check_header_token(request: Request) -> None:
+    """The check for an exempt endpoint that is nevertheless being called with the cookie.
+
+    Endpoints that also accept a non-ambient credential (e.g. a tracking write key) opt out of
+    the app-wide check and call this when they fall back to the session.
+    """
+    _check(request, request.headers.get(HEADER))
+
+
+def _check(request: Request, sent: str | None) -> None:
     expected = request.session.get(FIELD)
-    sent = request.headers.get(HEADER) or await _form_token(request)
     if not expected or not sent or not secrets.compare_digest(str(expected), sent):
         raise CsrfFailure("The form has expired or was not sent from Retentio. Reload the page.")
 

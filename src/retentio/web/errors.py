@@ -30,7 +30,8 @@ HTTP_CODES = {
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/healthz")) or (
+    # /v1/ is the Segment-compatible API: SDKs read JSON errors, whatever they Accept.
+    return request.url.path.startswith(("/api/", "/healthz", "/v1/")) or (
         "application/json" in request.headers.get("accept", "")
         and "text/html" not in request.headers.get("accept", "")
     )

@@ -1,0 +1,206 @@
+"""JSON API of events: ingest one event or a batch, a contact's history, tracking sources.
+
+Ingestion accepts a logged-in user or an API token allowed to edit customers, or a source's
+write key in `X-Write-Key` (what a shop backend or a tag manager holds). A batch is one
+transaction: one bad event and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from retentio.auth.deps import current_user, optional_user, require
+from retentio.auth.models import User
+from retentio.auth.permissions import Permission
+from retentio.contacts.access import visible_contact
+from retentio.db import utcnow
+from retentio.events import queries, service, sources
+from retentio.events.models import Event, Source
+from retentio.events.schemas import (
+    EVENT_EXAMPLE,
+    EventBatch,
+    EventIn,
+    EventPage,
+    EventRead,
+    IngestResult,
+    SourceIn,
+    SourceRead,
+    SourceUpdate,
+)
+from retentio.web.csrf import check_header_token, csrf_exempt
+from retentio.web.deps import SessionDep, SettingsDep
+
+router = APIRouter(tags=["events"])
+Admin = Annotated[User, Depends(require(Permission.MANAGE_SETTINGS))]
+Viewer = Annotated[User, Depends(require(Permission.VIEW))]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No user, token or write key, or an unknown one"},
+    403: {"description": "The user's role may not edit customers"},
+    422: {
+        "description": "Invalid input; `details` names each field, e.g. `events.3.email`",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {
+                        "code": "invalid_email",
+                        "message": "events.3.email: 'anna@' is not a valid e-mail address.",
+                        "details": [{"field": "events.3.email", "message": "…"}],
+                    }
+                }
+            }
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sends events: a tracking source (by write key) or a user (source stays empty)."""
+
+    source_id: int | None
+
+
+# On SQLite the first query of a writing request takes the database's write lock until the
+# commit. The ingest handlers therefore authenticate inside the handler (not in a dependency) and
+# return a ready response (FastAPI then skips validating it in another worker thread): a lock
+# held across a second thread-pool hop deadlocks a burst of concurrent posts, each waiting for
+# the lock on a worker thread while the holder waits for a free thread.
+WriteKey = Annotated[
+    str | None, Header(description="A source's write key, instead of a user or API token")
+]
+
+
+def ingest_sender(request: Request, session: SessionDep, write_key: str | None) -> Sender:
+    """Who sends: the write key if given, else a user or API token allowed to edit customers."""
+    if write_key is not None:
+        return Sender(source_id=sources.source_by_write_key(session, write_key).id)
+    require(Permission.EDIT_CUSTOMERS)(current_user(optional_user(request, session)))
+    if not request.headers.get("authorization", "").lower().startswith("bearer "):
+        # The route opts out of the app-wide CSRF check for write keys; the cookie still needs it.
+        check_header_token(request)
+    return Sender(source_id=None)
+
+
+@router.post(
+    "/events",
+    response_model=IngestResult,
+    summary="Ingest one event",
+    description="Stored once per `message_id`: a retry answers `duplicates: 1`.",
+    responses=ERRORS,
+)
+@csrf_exempt
+def ingest_event(
+    body: Annotated[
+        EventIn,
+        Body(openapi_examples={"cart_add": {"summary": "Cart add", "value": EVENT_EXAMPLE}}),
+    ],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    x_write_key: WriteKey = None,
+) -> JSONResponse:
+    sender = ingest_sender(request, session, x_write_key)
+    result = service.ingest_one(
+        session,
+        body,
+        source_id=sender.source_id,
+        default_region=settings.default_region,
+        now=utcnow(),
+    )
+    return JSONResponse(result.model_dump())
+
+
+BATCH_EXAMPLE = {
+    "events": [
+        {"message_id": "m-1", "type": "page_view", "anonymous_id": "a3f9c2d1"},
+        EVENT_EXAMPLE,
+        {"message_id": "m-3", "type": "identify", "anonymous_id": "a3f9c2d1", "user_id": "42"},
+    ]
+}
+
+
+@router.post(
+    "/events/batch",
+    response_model=IngestResult,
+    summary="Ingest up to 1000 events",
+    description="All or nothing: one invalid event rejects the batch and nothing is stored.",
+    responses=ERRORS,
+)
+@csrf_exempt
+def ingest_batch(
+    body: Annotated[
+        EventBatch,
+        Body(openapi_examples={"visit": {"summary": "A visit", "value": BATCH_EXAMPLE}}),
+    ],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    x_write_key: WriteKey = None,
+) -> JSONResponse:
+    sender = ingest_sender(request, session, x_write_key)
+    result = service.ingest(
+        session,
+        body.events,
+        source_id=sender.source_id,
+        default_region=settings.default_region,
+        now=utcnow(),
+    )
+    return JSONResponse(result.model_dump())
+
+
+@router.get(
+    "/contacts/{contact_id}/events",
+    response_model=EventPage,
+    summary="A contact's events, newest first",
+    responses={404: {"description": "No such contact, or not one the user may see"}},
+)
+def contact_events(
+    contact_id: int,
+    session: SessionDep,
+    user: Viewer,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> EventPage:
+    visible_contact(session, user, contact_id)
+    rows, total = queries.events_of(session, contact_id, page_number=page, per_page=per_page)
+    return EventPage(items=[_read(r) for r in rows], total=total, page=page, per_page=per_page)
+
+
+def _read(event: Event) -> EventRead:
+    return EventRead.model_validate(event)
+
+
+@router.get("/sources", response_model=list[SourceRead], summary="Tracking sources")
+def list_sources(session: SessionDep, _admin: Admin) -> list[Source]:
+    return list(sources.list_sources(session))
+
+
+@router.post(
+    "/sources",
+    response_model=SourceRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a tracking source with a new write key",
+)
+def create_source(body: SourceIn, session: SessionDep, _admin: Admin) -> Source:
+    return sources.create_source(session, name=body.name, allowed_origins=body.allowed_origins)
+
+
+@router.patch("/sources/{source_id}", response_model=SourceRead, summary="Rename, set origins")
+def update_source(source_id: int, body: SourceUpdate, session: SessionDep, _admin: Admin) -> Source:
+    return sources.update_source(
+        session, source_id, name=body.name, allowed_origins=body.allowed_origins
+    )
+
+
+@router.post(
+    "/sources/{source_id}/rotate-key",
+    response_model=SourceRead,
+    summary="Replace the write key; the old one stops working at once",
+)
+def rotate_key(source_id: int, session: SessionDep, _admin: Admin) -> Source:
+    return sources.rotate_write_key(session, source_id)
