@@ -14,7 +14,10 @@ from retentio.commerce import pages as commerce_pages
 from retentio.companies import api as companies_api
 from retentio.companies import pages as companies_pages
 from retentio.contacts import api as contacts_api
+from retentio.contacts import export_api as contacts_export_api
+from retentio.contacts import export_pages as contacts_export_pages
 from retentio.contacts import pages as contacts_pages
+from retentio.db import is_sqlite
 from retentio.events import api as events_api
 from retentio.events import pages as events_pages
 from retentio.events import segment_api
@@ -24,7 +27,8 @@ from retentio.fields import pages as fields_pages
 from retentio.forms import api as forms_api
 from retentio.forms import pages as forms_pages
 from retentio.forms import public as forms_public
-from retentio.db import is_sqlite
+from retentio.imports import api as imports_api
+from retentio.imports import pages as imports_pages
 from retentio.migrate import ensure_current
 from retentio.settings import Settings, get_settings
 from retentio.web import health
@@ -73,10 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # HTML pages: one line per domain.
     app.include_router(events_pages.router)
     app.include_router(forms_pages.router)
+    # Before contacts_pages: `/contacts/export` is not a contact id.
+    app.include_router(contacts_export_pages.router)
     app.include_router(contacts_pages.router)
     app.include_router(companies_pages.router)
     app.include_router(commerce_pages.router)
     app.include_router(fields_pages.router)
+    app.include_router(imports_pages.router)
     app.include_router(auth_pages.router)
     # Last: its catch-all `/{area}` must not shadow the routes above.
     app.include_router(shell_pages.router)
@@ -87,10 +94,13 @@ def _api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     # One line per domain's JSON router.
     api.include_router(auth_api.router)
+    # Before contacts_api: `/contacts/export` is not a contact id.
+    api.include_router(contacts_export_api.router)
     api.include_router(contacts_api.router)
     api.include_router(companies_api.router)
     api.include_router(commerce_api.router)
     api.include_router(fields_api.router)
     api.include_router(events_api.router)
     api.include_router(forms_api.router)
+    api.include_router(imports_api.router)
     return api

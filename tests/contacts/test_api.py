@@ -133,7 +133,7 @@ def test_merge_keeps_the_union_of_both_histories(api: TestClient, db: Session) -
             "/api/v1/orders",
             json={
                 "external_id": f"SO-{n}",
-                "placed_at": "2026-01-0%dT10:00:00+03:00" % n,
+                "placed_at": f"2026-01-0{n}T10:00:00+03:00",
                 "customer": {"contact_id": cid},
                 "items": [{"sku": "X", "quantity": 1, "unit_price": "10"}],
             },

@@ -18,7 +18,14 @@ from retentio.audit import service as audit
 from retentio.auth.models import User
 from retentio.companies.models import Company
 from retentio.contacts import identities
-from retentio.contacts.models import Contact, ContactTag, ContactWatcher, IdentityKind, Tag
+from retentio.contacts.models import (
+    Contact,
+    ContactNote,
+    ContactTag,
+    ContactWatcher,
+    IdentityKind,
+    Tag,
+)
 from retentio.contacts.normalize import normalize_email, normalize_phone, normalize_telegram
 from retentio.contacts.schemas import ContactFields
 from retentio.errors import InvalidInput
@@ -45,6 +52,8 @@ PLAIN_FIELDS = (
     "utm_term",
     "available_to_all",
 )
+
+NOTE_MAX_LENGTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -223,6 +232,22 @@ def soft_delete(
             deleted += 1
     session.flush()
     return deleted
+
+
+def add_note(
+    session: Session, contact: Contact, body: str, *, author_id: int | None
+) -> ContactNote:
+    text = body.strip()
+    if not text:
+        raise InvalidInput("body: the note is empty.", details={"field": "body"})
+    if len(text) > NOTE_MAX_LENGTH:
+        raise InvalidInput(
+            f"body: a note holds at most {NOTE_MAX_LENGTH} characters.", details={"field": "body"}
+        )
+    note = ContactNote(contact_id=contact.id, author_id=author_id, body=text)
+    session.add(note)
+    session.flush()
+    return note
 
 
 def _existing_user(session: Session, user_id: int | None, *, field: str) -> int | None:

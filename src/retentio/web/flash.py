@@ -10,7 +10,9 @@ Level = Literal["success", "info", "warning", "error"]
 
 
 def flash(request: Request, message: str, level: Level = "success") -> None:
-    request.session.setdefault("_flash", []).append({"level": level, "message": message})
+    # Reassigned, not appended to: the session is saved only when one of its keys is set.
+    pending = request.session.get("_flash", [])
+    request.session["_flash"] = [*pending, {"level": level, "message": message}]
 
 
 def pop_flashes(request: Request) -> list[dict[str, str]]:

@@ -23,8 +23,10 @@ class Area:
 
 AREAS: tuple[Area, ...] = (
     Area("dashboard", N_("Dashboard"), "/", Permission.VIEW, True),
-    Area("contacts", N_("Contacts"), "/contacts", Permission.VIEW, False),
-    Area("companies", N_("Companies"), "/companies", Permission.VIEW, False),
+    Area("contacts", N_("Contacts"), "/contacts", Permission.VIEW, True),
+    Area("companies", N_("Companies"), "/companies", Permission.VIEW, True),
+    Area("orders", N_("Orders"), "/orders", Permission.VIEW, True),
+    Area("products", N_("Products"), "/products", Permission.VIEW, True),
     Area("deals", N_("Deals"), "/deals", Permission.VIEW, False),
     Area("segments", N_("Segments"), "/segments", Permission.VIEW, False),
     Area("campaigns", N_("Campaigns"), "/campaigns", Permission.VIEW, False),
@@ -32,7 +34,7 @@ AREAS: tuple[Area, ...] = (
     Area("loyalty", N_("Loyalty"), "/loyalty", Permission.VIEW, False),
     Area("feedback", N_("Feedback"), "/feedback", Permission.VIEW, False),
     Area("analytics", N_("Analytics"), "/analytics", Permission.VIEW, False),
-    Area("imports", N_("Imports"), "/imports", Permission.IMPORT, False),
+    Area("imports", N_("Imports"), "/imports", Permission.IMPORT, True),
     Area("settings", N_("Settings"), "/settings", Permission.MANAGE_SETTINGS, True),
 )
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_datetime
-from babel.numbers import format_decimal
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -33,6 +34,8 @@ def _environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = lambda value: format_decimal(value, locale=i18n.current_locale.get())
+    env.filters["money"] = _format_money
+    env.filters["date"] = _format_date
     env.globals["version"] = __version__
     env.globals["role_labels"] = ROLE_LABELS
     return env
@@ -42,6 +45,18 @@ def _format_datetime(value: datetime | None) -> str:
     if value is None:
         return "—"
     return format_datetime(value, format="medium", locale=i18n.current_locale.get())
+
+
+def _format_money(value: Decimal | None, currency: str = "RUB") -> str:
+    if value is None:
+        return "—"
+    return format_currency(value, currency, locale=i18n.current_locale.get())
+
+
+def _format_date(value: date | None) -> str:
+    if value is None:
+        return "—"
+    return format_date(value, format="medium", locale=i18n.current_locale.get())
 
 
 templates = Jinja2Templates(env=_environment())
