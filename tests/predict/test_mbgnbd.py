@@ -79,6 +79,7 @@ def test_edge_cases_give_finite_values(a: float) -> None:
 
 def test_against_mpmath_at_50_digits() -> None:
     import mpmath as mp
+
     mp.mp.dps = 50
     p = mbgnbd.MbgNbdParams(r=0.524838, alpha=6.182988, a=0.891356, b=1.614)
     x = np.array([0.0, 2.0, 300.0])

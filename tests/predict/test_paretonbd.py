@@ -51,6 +51,7 @@ def test_predictions_match_the_reference_values(cdnow: Cdnow) -> None:
 def test_p_alive_agrees_with_the_integral_form(point: tuple[float, float, float, float]) -> None:
     # A0 s / (r+s+x) = s * integral_{t_x}^{T} (alpha+y)^-(r+x) (beta+y)^-(s+1) dy (FH note)
     import mpmath as mp
+
     mp.mp.dps = 30
     p = paretonbd.ParetoNbdParams(*point)
     x = np.array([0.0, 1.0, 5.0, 40.0, 300.0])

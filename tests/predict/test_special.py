@@ -61,6 +61,7 @@ def test_log1mexp_is_accurate_at_both_ends() -> None:
 
 def test_against_mpmath_on_a_grid() -> None:
     import mpmath as mp
+
     mp.mp.dps = 40
     grid = [
         (a, b, c, z)
@@ -84,6 +85,7 @@ def test_against_mpmath_on_a_grid() -> None:
 
 def test_near_integer_c_minus_a_minus_b_against_mpmath() -> None:
     import mpmath as mp
+
     mp.mp.dps = 40
     cases = [
         (0.3, 0.7, 1.0 + d, z)
