@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from retentio.auth.deps import current_user, optional_user, require
 from retentio.auth.models import User
@@ -22,6 +24,7 @@ from retentio.events import queries, service, sources
 from retentio.events.models import Event, Source
 from retentio.events.schemas import (
     EVENT_EXAMPLE,
+    MAX_BATCH,
     EventBatch,
     EventIn,
     EventPage,
@@ -119,8 +122,42 @@ BATCH_EXAMPLE = {
     "events": [
         {"message_id": "m-1", "type": "page_view", "anonymous_id": "a3f9c2d1"},
         EVENT_EXAMPLE,
+        MAX_BATCH,
         {"message_id": "m-3", "type": "identify", "anonymous_id": "a3f9c2d1", "user_id": "42"},
     ]
+}
+
+
+async def batch_body(request: Request) -> EventBatch:
+    """The batch parsed and validated in one pass by pydantic-core from the raw bytes: about a
+    third cheaper than json.loads followed by validation of the resulting dicts."""
+    raw = await request.body()
+    try:
+        return EventBatch.model_validate_json(raw)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_url=False)) from error
+
+
+BATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["events"],
+                "additionalProperties": False,
+                "properties": {
+                    "events": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_BATCH,
+                        "items": {"$ref": "#/components/schemas/EventIn"},
+                    }
+                },
+            },
+            "examples": {"visit": {"summary": "A visit", "value": BATCH_EXAMPLE}},
+        }
+    },
 }
 
 
@@ -130,13 +167,11 @@ BATCH_EXAMPLE = {
     summary="Ingest up to 1000 events",
     description="All or nothing: one invalid event rejects the batch and nothing is stored.",
     responses=ERRORS,
+    openapi_extra={"requestBody": BATCH_BODY},
 )
 @csrf_exempt
 def ingest_batch(
-    body: Annotated[
-        EventBatch,
-        Body(openapi_examples={"visit": {"summary": "A visit", "value": BATCH_EXAMPLE}}),
-    ],
+    body: Annotated[EventBatch, Depends(batch_body)],
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
