@@ -38,6 +38,7 @@ from retentio.web.errors import install_error_handlers
 from retentio.web.locale_middleware import LocaleMiddleware
 from retentio.web.templating import PACKAGE_DIR
 from retentio.web.write_gate import SQLiteWriteGate
+from retentio.worker import bind_settings
 
 SESSION_MAX_AGE = 14 * 24 * 3600
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(csrf_protect)],
     )
     app.state.settings = settings
+    bind_settings(settings)
     if is_sqlite(settings.database_url):
         app.add_middleware(SQLiteWriteGate)
     app.add_middleware(LocaleMiddleware, default=settings.default_locale)

@@ -49,18 +49,41 @@ def migrate_command() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    worker: Annotated[
+        bool, typer.Option(help="Run the background worker in this process (single box).")
+    ] = True,
 ) -> None:
-    """Run the web application with Uvicorn."""
+    """Run the web application with Uvicorn (and, by default, the background worker)."""
     import uvicorn
 
     from retentio.app import create_app
+    from retentio.worker import start_embedded_consumer
 
     try:
         application = create_app()
     except RetentioError as error:
         raise _fail(error.message) from error
+    if worker:
+        start_embedded_consumer()
     console.print(f"Retentio {__version__} on [bold]http://{host}:{port}[/bold]")
     uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@app.command(name="worker")
+def worker_command(
+    workers: Annotated[int, typer.Option(min=1, help="Worker threads in this process.")] = 2,
+) -> None:
+    """Run background workers (imports, schedules): with Redis, start as many as you like."""
+    import retentio.tasks  # noqa: F401 - registers the tasks
+    from retentio.migrate import ensure_current
+    from retentio.worker import huey
+
+    try:
+        ensure_current(get_settings().database_url)
+    except RetentioError as error:
+        raise _fail(error.message) from error
+    console.print(f"Retentio worker: {workers} thread(s) on {type(huey).__name__}")
+    huey.create_consumer(workers=workers, worker_type="thread").run()
 
 
 @user_app.command("create")

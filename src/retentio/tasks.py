@@ -1,0 +1,7 @@
+"""Imports every domain's `tasks` module so a worker knows every task."""
+
+from __future__ import annotations
+
+from retentio.imports import tasks as import_tasks
+
+__all__ = ["import_tasks"]
