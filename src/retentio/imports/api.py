@@ -250,20 +250,12 @@ def get_import(job_id: int, session: SessionDep, _user: Importer) -> JobRead:
     responses={202: {"content": {"application/json": {"example": JOB_EXAMPLE}}}},
 )
 def run_import(
-    job_id: int,
-    session: SessionDep,
-    settings: SettingsDep,
-    tasks: BackgroundTasks,
-    _user: Importer,
+    job_id: int, session: SessionDep, tasks: BackgroundTasks, _user: Importer
 ) -> JobRead:
     """Start a waiting job, or resume a failed one where it stopped. Calling it again while
     the job runs, or after it is done, changes nothing."""
     job = queries.job(session, job_id)
-    if service.claim_run(session, job_id):
-        # A background task runs after the response, so after the request committed the claim.
-        tasks.add_task(
-            background.start, settings.database_url, job_id, region=settings.default_region
-        )
+    background.start_after_commit(session, tasks, job.id)
     session.refresh(job)
     return JobRead.of(job)
 

@@ -1,32 +1,28 @@
-"""Running an import job off the request: a thread started once the request has committed.
+"""Handing an import job to the worker once the request that started it has committed.
 
-Routers call `start` through FastAPI's `BackgroundTasks`, which run after the response is sent
-and so after the request's session committed the job row (a thread started earlier could look
-for a job that does not exist yet). The thread returns nothing to anybody: progress and the
-result live in the job row, which the job page polls. When the Huey worker lands, this module
-is the one place to swap for `run_import.schedule(job_id)`; `run_job` is safe to run twice.
+Routers call `start_after_commit`: it claims the job (a conditional UPDATE, so a double click
+starts it once) and enqueues `tasks.run_import` through FastAPI's `BackgroundTasks`, which run
+after the response is sent and so after the request's session committed; a worker never looks
+for a job row that is not there yet. Progress and the result live in the job row, which the
+job page polls. Web-layer glue: services know nothing of it.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
+from fastapi import BackgroundTasks
+from sqlalchemy.orm import Session
 
-from retentio.imports.runner import run_job
-
-logger = logging.getLogger(__name__)
-
-
-def start(url: str, job_id: int, *, region: str) -> None:
-    thread = threading.Thread(
-        target=_run, args=(url, job_id, region), name=f"import-job-{job_id}", daemon=True
-    )
-    thread.start()
+from retentio.imports import service
+from retentio.imports.tasks import run_import
 
 
-def _run(url: str, job_id: int, region: str) -> None:
-    try:
-        run_job(url, job_id, region=region)
-    except Exception:
-        # The runner has already marked the job failed with the message; keep the traceback.
-        logger.exception("import job %s failed", job_id)
+def start_after_commit(session: Session, tasks: BackgroundTasks, job_id: int) -> bool:
+    """True when this call started the job; False when it was already running or done."""
+    if not service.claim_run(session, job_id):
+        return False
+    tasks.add_task(_enqueue, job_id)
+    return True
+
+
+def _enqueue(job_id: int) -> None:
+    run_import(job_id)

@@ -3,7 +3,7 @@ follow the job live, read and download its rejected rows; the history and saved 
 
 An upload is stored first and named by an unguessable token; the mapping step reads the file
 again on each render (the first rows only), so nothing waits in the session between steps.
-Jobs run in a background thread started after the request commits (`imports.background`).
+Jobs go to the background worker once the request has committed (`imports.background`).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def start_import(
     form: FormDep,
     tasks: BackgroundTasks,
 ) -> Response:
-    """ "Dry run" or "Import": create the job from the chosen mapping and start it."""
+    """Dry run or import: create the job from the chosen mapping and start it."""
     up = _upload(settings, token, form)
     header, _rows = read_rows(up.path, page_data.file_format(up))
     chosen = {i: text(form, f"column-{i}") or IGNORE for i in range(len(header))}
@@ -191,7 +191,7 @@ def start_import(
             mapping_name=text(form, "mapping_name") or "",
             status_code=error.status,
         )
-    _run(session, settings, tasks, job)
+    background.start_after_commit(session, tasks, job.id)
     return _see_other(f"/imports/{job.id}")
 
 
@@ -232,14 +232,6 @@ def _create_job(
         sheet=up.sheet,
         actor_id=actor_id,
     )
-
-
-def _run(session: Session, settings: Settings, tasks: BackgroundTasks, job: ImportJob) -> None:
-    # The task runs after the response, when the request has committed the job.
-    if service.claim_run(session, job.id):
-        tasks.add_task(
-            background.start, settings.database_url, job.id, region=settings.default_region
-        )
 
 
 @router.post("/imports/mappings/{mapping_id}/delete")
@@ -288,26 +280,19 @@ def import_checked(
     request: Request,
     job_id: int,
     session: SessionDep,
-    settings: SettingsDep,
     user: Importer,
     tasks: BackgroundTasks,
 ) -> Response:
     """After a dry run: import the same file with the same mapping for real."""
     job = service.import_for_real(session, queries.job(session, job_id), actor_id=user.id)
-    _run(session, settings, tasks, job)
+    background.start_after_commit(session, tasks, job.id)
     flash(request, _("Import started."))
     return _see_other(f"/imports/{job.id}")
 
 
 @router.post("/imports/{job_id}/run")
-def resume(
-    job_id: int,
-    session: SessionDep,
-    settings: SettingsDep,
-    _user: Importer,
-    tasks: BackgroundTasks,
-) -> Response:
+def resume(job_id: int, session: SessionDep, _user: Importer, tasks: BackgroundTasks) -> Response:
     """Start a waiting job or resume a failed one from its last committed row."""
     job = queries.job(session, job_id)
-    _run(session, settings, tasks, job)
+    background.start_after_commit(session, tasks, job.id)
     return _see_other(f"/imports/{job.id}")

@@ -16,6 +16,8 @@
     var status = box.querySelector("[data-status]");
 
     function show(job) {
+      var queued = box.querySelector("[data-queued-note]");
+      if (queued && job.total_rows !== null) { queued.hidden = true; }
       // A dry run writes its counts only at the end: keep its bar indeterminate until then.
       if (job.total_rows !== null && !dryRun) {
         bar.max = job.total_rows;
