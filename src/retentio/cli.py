@@ -259,5 +259,31 @@ def demo(
     )
 
 
+@app.command()
+def recompute() -> None:
+    """Recompute every contact's profile (RFM, P(alive), CLV, churn band, stage)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from retentio.profiles import service as profiles_service
+
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("Recomputing profiles", total=None)
+        with session_scope(get_settings().database_url) as session:
+            result = profiles_service.recompute(
+                session, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+    model = "fitted" if result.model_fitted else "not fitted (too few customers)"
+    console.print(
+        f"[green]{result.profiles} profiles[/green] ({result.customers} customers); "
+        f"purchase model {model}."
+    )
+
+
 if __name__ == "__main__":
     app()
