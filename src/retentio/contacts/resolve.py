@@ -20,6 +20,7 @@ from retentio.contacts.merge import merge_contacts
 from retentio.contacts.models import Contact, ContactIdentity, IdentityKind
 from retentio.contacts.normalize import normalize_email, normalize_phone
 from retentio.errors import InvalidInput
+from retentio.kit.ids import allocate_ids
 from retentio.kit.upsert import insert_ignoring
 
 Key = tuple[IdentityKind, str]
@@ -133,8 +134,15 @@ def create_people(session: Session, people: Sequence[list[Key]], *, now: datetim
     """
     if not people:
         return []
-    statement = insert(CONTACTS).returning(CONTACTS.c.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(statement, [_new_contact(keys, now) for keys in people]))
+    # Ids allocated up front: RETURNING with ordered rows is one statement per row on SQLite.
+    ids = allocate_ids(session, CONTACTS, len(people))
+    session.execute(
+        insert(CONTACTS),
+        [
+            {**_new_contact(keys, now), "id": new_id}
+            for keys, new_id in zip(people, ids, strict=True)
+        ],
+    )
     rows = [
         {"contact_id": contact_id, "kind": kind, "value": value, "created_at": now}
         for contact_id, keys in zip(ids, people, strict=True)
