@@ -1,14 +1,20 @@
 """Opening a file as a header and a stream of rows, whatever made it.
 
 CSV: any of `, ; TAB |` as delimiter, quoted fields, UTF-8 with or without BOM or Windows-1251
-(detected, overridable). Spreadsheets (XLSX, XLS, ODS) through python-calamine, first sheet or a
-chosen one. Rows are streamed, so a file of a million rows needs no more memory than a few.
+(detected, overridable). Whitespace-aligned text (fields separated by any run of spaces or
+tabs, no quoting, as old exports and data sets such as CDNOW's are) is the delimiter
+`WHITESPACE`. A file without a header row (`has_header=False`) gets columns named
+"column 1", "column 2", … after the width of its first row. Spreadsheets (XLSX, XLS, ODS)
+through python-calamine, first sheet or a chosen one. Rows are streamed, so a file of a million
+rows needs no more memory than a few.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +27,11 @@ from retentio.kit.csv_safety import restore
 Cell = str | float | int | bool | datetime | date | None
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"})
 DELIMITERS = ",;\t|"
+# Stored as the job's delimiter: one character fits the column, and a rejected-rows CSV written
+# with it is still readable. Reading treats it as "any run of spaces or tabs", not one space.
+WHITESPACE = " "
+WHITESPACE_NAMES = frozenset({"whitespace", WHITESPACE})
+_SPACE_RUN = re.compile(r"[ \t]+")
 SNIFF_BYTES = 256 * 1024
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -35,6 +46,7 @@ class FileFormat:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    has_header: bool = True
 
 
 def detect_format(
@@ -43,14 +55,19 @@ def detect_format(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    has_header: bool = True,
 ) -> FileFormat:
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
-        return FileFormat(kind="spreadsheet", sheet=sheet)
+        return FileFormat(kind="spreadsheet", sheet=sheet, has_header=has_header)
     head = path.open("rb").read(SNIFF_BYTES)
     chosen_encoding = encoding or detect_encoding(head)
     text = head.decode(chosen_encoding, errors="ignore")
+    chosen = WHITESPACE if delimiter in WHITESPACE_NAMES else delimiter
     return FileFormat(
-        kind="csv", encoding=chosen_encoding, delimiter=delimiter or detect_delimiter(text)
+        kind="csv",
+        encoding=chosen_encoding,
+        delimiter=chosen or detect_delimiter(text),
+        has_header=has_header,
     )
 
 
@@ -69,11 +86,25 @@ def detect_delimiter(text: str) -> str:
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if not lines:
         return ","
+    if _aligned_by_spaces(lines):
+        return WHITESPACE
     try:
         return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
     except csv.Error:
         # The delimiter that appears most often in the header line is the best remaining guess.
         return max(DELIMITERS, key=lines[0].count)
+
+
+def _aligned_by_spaces(lines: list[str]) -> bool:
+    """No line holds a CSV delimiter, and runs of spaces cut every line into the same number
+    (two or more) of fields. Requiring the same width keeps a one-column file of names such as
+    "Anna Petrova" a one-column file: names rarely all have the same number of words."""
+    # A tab anywhere leaves the file to the CSV sniffer: tab-separated files are far commoner
+    # than space-aligned ones mixing tabs in (those can still choose WHITESPACE explicitly).
+    if any(d in line for line in lines for d in DELIMITERS):
+        return False
+    widths = {len(_SPACE_RUN.split(line.strip())) for line in lines}
+    return len(widths) == 1 and widths.pop() >= 2
 
 
 NumberedRow = tuple[int, list[Cell]]
@@ -84,9 +115,14 @@ def read_rows(path: Path, fmt: FileFormat) -> tuple[list[str], Iterator[Numbered
     number a person sees in Excel or a text editor, so rejected rows can be found)."""
     rows = _spreadsheet_rows(path, fmt.sheet) if fmt.kind == "spreadsheet" else _csv_rows(path, fmt)
     try:
-        _, header = next(rows)
+        first = next(rows)
     except StopIteration as error:
         raise UnreadableFile("The file is empty: no header row.") from error
+    if not fmt.has_header:
+        # The first row is data: put it back and name the columns by position.
+        width = len(first[1])
+        return [f"column {i}" for i in range(1, width + 1)], itertools.chain([first], rows)
+    _, header = first
     names = [str(h).strip() if h is not None else "" for h in header]
     if not any(names):
         raise UnreadableFile("The first row is empty: it must name the columns.")
@@ -94,6 +130,27 @@ def read_rows(path: Path, fmt: FileFormat) -> tuple[list[str], Iterator[Numbered
 
 
 def _csv_rows(path: Path, fmt: FileFormat) -> Iterator[NumberedRow]:
+    if fmt.delimiter == WHITESPACE:
+        return _whitespace_rows(path, fmt)
+    return _delimited_rows(path, fmt)
+
+
+def _whitespace_rows(path: Path, fmt: FileFormat) -> Iterator[NumberedRow]:
+    """Fields separated by runs of spaces or tabs; no quoting, so a field holds no space."""
+    try:
+        with path.open("r", encoding=fmt.encoding or "utf-8", errors="strict") as handle:
+            for number, line in enumerate(handle, start=1):
+                stripped = line.strip(" \t\r\n")
+                if stripped:
+                    cells: list[Cell] = [*_SPACE_RUN.split(stripped)]
+                    yield number, cells
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            f"The file is not valid {fmt.encoding}: choose the encoding explicitly."
+        ) from error
+
+
+def _delimited_rows(path: Path, fmt: FileFormat) -> Iterator[NumberedRow]:
     handle: IO[str] = path.open("r", encoding=fmt.encoding or "utf-8", errors="strict", newline="")
     try:
         reader = csv.reader(handle, delimiter=fmt.delimiter or ",")

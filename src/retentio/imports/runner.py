@@ -94,6 +94,7 @@ def _start(url: str, job_id: int) -> JobPlan | None:
                 encoding=job.encoding,
                 delimiter=job.delimiter,
                 sheet=job.sheet,
+                has_header=bool(job.options.get("has_header", True)),
             ),
             mapping=dict(job.mapping),
             match_by=list(job.options.get("match_by", [])),
@@ -112,10 +113,15 @@ def _batches(plan: JobPlan, batch_size: int) -> Iterator[list[tuple[int, Cells, 
     header, rows = read_rows(plan.path, plan.fmt)
     columns = [(i, name, plan.mapping.get(name, "")) for i, name in enumerate(header)]
     mapped = [(i, name, target) for i, name, target in columns if target]
-    numbered = (
+    items: Iterator[tuple[int, Cells, list[Cell]]] = (
         (n, {t: (name, row[i] if i < len(row) else None) for i, name, t in mapped}, row)
-        for n, row in itertools.islice(rows, plan.position, None)
+        for n, row in rows
     )
+    if plan.entity == ImportEntity.ORDERS and "external_id" not in plan.mapping.values():
+        items = _with_row_order_ids(items)
+    # Rows before the position are still read (and numbered above): a resumed job must give
+    # every row the same derived order number as an uninterrupted run.
+    numbered = itertools.islice(items, plan.position, None)
     batch: list[tuple[int, Cells, list[Cell]]] = []
     for item in numbered:
         # Orders: the rows of one order always land in the same batch.
@@ -125,6 +131,18 @@ def _batches(plan: JobPlan, batch_size: int) -> Iterator[list[tuple[int, Cells, 
         batch.append(item)
     if batch:
         yield batch
+
+
+def _with_row_order_ids(
+    items: Iterator[tuple[int, Cells, list[Cell]]],
+) -> Iterator[tuple[int, Cells, list[Cell]]]:
+    """Orders from a file without an order number: each row is one order, named after its
+    content (`writers.row_order_id`), so importing the same file again finds every order."""
+    seen: dict[bytes, int] = {}
+    for number, cells, row in items:
+        # No column holds the number: an empty column name marks it as derived.
+        cells["external_id"] = ("", writers.row_order_id(cells, seen))
+        yield number, cells, row
 
 
 def _same_order(plan: JobPlan, previous: Cells, current: Cells) -> bool:

@@ -61,7 +61,14 @@ def create_job(
     actor_id: int | None = None,
     schedule_id: int | None = None,
 ) -> ImportJob:
-    fmt = detect_format(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    cleaned = clean_options(options or {})
+    fmt = detect_format(
+        path,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,
+        has_header=cleaned.get("has_header", True),
+    )
     header, _rows = read_rows(path, fmt)
     chosen = (
         mapping if mapping is not None else auto_map(entity, header, custom_keys(session, entity))
@@ -75,7 +82,7 @@ def create_job(
         delimiter=fmt.delimiter,
         sheet=fmt.sheet,
         mapping=chosen,
-        options=clean_options(options or {}),
+        options=cleaned,
         created_by=actor_id,
         schedule_id=schedule_id,
     )
@@ -85,12 +92,18 @@ def create_job(
 
 
 def clean_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options a job keeps. `has_header` appears only when False (the file's first row is
+    data, its columns are "column 1", "column 2", …), so jobs and saved mappings with a header
+    row keep exactly the options they always had."""
     match_by = [k for k in options.get("match_by", MATCH_KEYS) if k in MATCH_KEYS]
-    return {
+    cleaned: dict[str, Any] = {
         "match_by": match_by or list(MATCH_KEYS),
         "overwrite_empty": bool(options.get("overwrite_empty", False)),
         "dry_run": bool(options.get("dry_run", False)),
     }
+    if not bool(options.get("has_header", True)):
+        cleaned["has_header"] = False
+    return cleaned
 
 
 def _check_mapping(

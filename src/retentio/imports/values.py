@@ -18,21 +18,28 @@ _SERIAL = re.compile(r"^\d{1,6}(\.\d+)?$")
 # The two commonest shapes, parsed without strptime (which costs ~10 µs a call).
 _DAY_FIRST = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# ISO 8601's basic form, 19970101, as old exports and data sets write dates. Exactly eight
+# digits: Excel serials have at most six (and stop before 2_958_466), so neither shadows the other.
+_COMPACT_DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _NUMBER_NOISE = re.compile(r"[\s\u00a0\u202f'’₽$€]|руб\.?|р\.$", re.IGNORECASE)
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "да", "д", "+", "истина", "x", "✓"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "нет", "н", "-", "ложь"})
 
 
 def parse_datetime(raw: str | float | datetime | date) -> datetime:
-    """A UTC datetime from ISO, day-first dates with optional time, or an Excel serial number."""
+    """A UTC datetime from ISO (also 19970101), day-first dates with optional time, or an Excel
+    serial number."""
     if isinstance(raw, datetime):
         return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
     if isinstance(raw, date):
         return datetime(raw.year, raw.month, raw.day, tzinfo=UTC)
-    if isinstance(raw, int | float):
+    if isinstance(raw, int) and 10_000_000 <= raw <= 99_999_999:
+        # A spreadsheet holding 19970101 as a number: far above any Excel serial, so a date.
+        raw = str(raw)
+    elif isinstance(raw, int | float):
         return _from_serial(float(raw))
     text = raw.strip()
-    quick = _DAY_FIRST.match(text) or _ISO_DAY.match(text)
+    quick = _DAY_FIRST.match(text) or _ISO_DAY.match(text) or _COMPACT_DAY.match(text)
     if quick:
         a, b, c = (int(g) for g in quick.groups())
         year, month, day = (c, b, a) if quick.re is _DAY_FIRST else (a, b, c)
