@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from retentio.db import Base, UTCDateTime, enum_type, utcnow
 from retentio.imports.mapping import ImportEntity
+from retentio.imports.reader import FileFormat
 
 
 class JobStatus(enum.StrEnum):
@@ -54,6 +55,16 @@ class ImportJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def file_format(self) -> FileFormat:
+        """How to read the stored file again (spreadsheets are the jobs without an encoding)."""
+        return FileFormat(
+            kind="spreadsheet" if self.encoding is None else "csv",
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            sheet=self.sheet,
+            has_header=bool(self.options.get("has_header", True)),
+        )
 
 
 class ImportRejection(Base):

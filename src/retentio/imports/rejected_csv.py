@@ -17,7 +17,7 @@ from retentio.db import session_scope
 from retentio.errors import RetentioError
 from retentio.imports.models import ImportJob, ImportRejection
 from retentio.imports.queries import iter_rejections
-from retentio.imports.reader import FileFormat, read_rows
+from retentio.imports.reader import read_rows
 from retentio.kit.csv_safety import neutralise
 
 REASON = "Reason"
@@ -29,14 +29,8 @@ FLUSH_ROWS = 500
 
 def header_of(job: ImportJob) -> list[str]:
     """The header of the stored file, or the mapped columns if the file has been removed."""
-    fmt = FileFormat(
-        kind="spreadsheet" if job.encoding is None else "csv",
-        encoding=job.encoding,
-        delimiter=job.delimiter,
-        sheet=job.sheet,
-    )
     try:
-        header, _rows = read_rows(Path(job.stored_path), fmt)
+        header, _rows = read_rows(Path(job.stored_path), job.file_format())
     except (OSError, RetentioError):
         return list(job.mapping)
     return header

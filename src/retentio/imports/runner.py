@@ -89,13 +89,7 @@ def _start(url: str, job_id: int) -> JobPlan | None:
         plan = JobPlan(
             entity=job.entity,
             path=Path(job.stored_path),
-            fmt=FileFormat(
-                kind="spreadsheet" if job.encoding is None else "csv",
-                encoding=job.encoding,
-                delimiter=job.delimiter,
-                sheet=job.sheet,
-                has_header=bool(job.options.get("has_header", True)),
-            ),
+            fmt=job.file_format(),
             mapping=dict(job.mapping),
             match_by=list(job.options.get("match_by", [])),
             overwrite_empty=bool(job.options.get("overwrite_empty")),
