@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -18,6 +22,7 @@ from retentio.contacts import export_api as contacts_export_api
 from retentio.contacts import export_pages as contacts_export_pages
 from retentio.contacts import pages as contacts_pages
 from retentio.db import is_sqlite
+from retentio.errors import NotFound
 from retentio.events import api as events_api
 from retentio.events import pages as events_pages
 from retentio.events import segment_api
@@ -69,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.is_https,
     )
     install_error_handlers(app)
+    # Before the /static mount, which would otherwise answer this path with a 404.
+    app.add_api_route("/static/vendor/plotly.min.js", _plotly_js, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     app.include_router(health.router)
     app.include_router(_api_router())
@@ -90,6 +97,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Last: its catch-all `/{area}` must not shadow the routes above.
     app.include_router(shell_pages.router)
     return app
+
+
+def _plotly_js() -> FileResponse:
+    """Plotly.js from the installed `plotly` package: no CDN; versioned URLs, so cached long."""
+    spec = importlib.util.find_spec("plotly")
+    folders = spec.submodule_search_locations if spec else None
+    if not folders:
+        raise NotFound("The plotly package is not installed.")
+    return FileResponse(
+        Path(next(iter(folders))) / "package_data" / "plotly.min.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
 
 
 def _api_router() -> APIRouter:

@@ -198,3 +198,17 @@ def test_demo_shop_profiles_are_complete_and_finite(db: Session) -> None:
             "churned",
         }
     assert {p.lifecycle_stage for p in buyers} >= {"loyalty", "purchase"}
+
+
+def test_orders_dated_after_now_do_not_stop_the_model(db: Session) -> None:
+    # given: a shop whose last day of orders is still running (orders later today)
+    build_demo(db, customers=300, seed=5, admin_password="demo-password-1", today=date(2026, 6, 30))
+    db.flush()
+    latest = db.scalar(select(func.max(Order.placed_at)))
+    assert latest is not None
+    now = latest - timedelta(hours=1)
+    # when
+    result = service.recompute(db, now=now)
+    # then
+    assert result.model_fitted is True
+    assert all(p.p_alive is not None for p in _profiles(db).values() if p.orders > 0)

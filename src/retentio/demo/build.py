@@ -93,7 +93,8 @@ def build_demo(
     if session.scalar(select(Contact.id).limit(1)) is not None:
         report("the shop exists already: accounts reset", 1.0)
         return f"admin@{DEMO_DOMAIN}"
-    end = today or datetime.now(UTC).date()
+    # Up to yesterday: orders generated for "today" could fall after the current time.
+    end = today or datetime.now(UTC).date() - timedelta(days=1)
     shop = synthetic.generate(customers, seed=seed, start=end - timedelta(days=3 * 365), end=end)
     rng = np.random.default_rng(seed + 1)
     report("products", 0.05)

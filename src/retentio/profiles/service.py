@@ -100,7 +100,9 @@ def recompute(
 
     predicted = _predict(
         frequency[buyers].astype(np.float64),
-        span[buyers],
+        # An order dated after `now` (a clock ahead, an order placed "tonight") would make the
+        # last purchase later than the customer's age, which the model cannot take.
+        np.minimum(span[buyers], age[buyers]),
         age[buyers],
         np.maximum(average_check[buyers], 0.0),
     )

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from retentio import __version__
-from retentio.auth import queries as auth_queries
 from retentio.auth.deps import CurrentUser, require
 from retentio.auth.permissions import Permission, role_allows
+from retentio.db import utcnow
 from retentio.errors import NotFound, PermissionDenied
+from retentio.web import dashboard as dashboard_data
 from retentio.web.deps import SessionDep, SettingsDep
-from retentio.web.navigation import AREAS, area_by_key
+from retentio.web.navigation import area_by_key
 from retentio.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -19,7 +20,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, _user: CurrentUser) -> Response:
-    context = {"user_count": auth_queries.count_users(session), "areas": AREAS}
+    data = dashboard_data.build(session, utcnow())
+    context = {"dashboard": data, "plotly_version": dashboard_data.PLOTLY_VERSION}
     return render(request, "web/dashboard.html", context)
 
 
