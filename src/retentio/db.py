@@ -73,6 +73,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA busy_timeout=30000")
     # A bigger page cache keeps the random-key index pages of large tables in memory (64 MiB).
     cursor.execute("PRAGMA cache_size=-65536")
+    # Reads through a memory map, and checkpoints every ~40 MiB of WAL instead of ~4 MiB: index
+    # pages rewritten by many commits are copied back to the database file once, not each time.
+    cursor.execute("PRAGMA mmap_size=268435456")
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
     # SQLite's own lower() folds ASCII only, so searching "анна" would miss "Анна".
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
