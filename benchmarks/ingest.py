@@ -42,7 +42,9 @@ from sqlalchemy.engine import make_url
 from retentio import migrate
 from retentio.auth import service as auth_service
 from retentio.auth.models import Role
-from retentio.db import get_engine, session_scope
+from retentio.db import get_engine, session_scope, utcnow
+from retentio.events.schemas import EventBatch
+from retentio.events.service import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 20_000
@@ -105,8 +107,23 @@ def run_engine(engine: str, url: str, folder: Path, args: argparse.Namespace) ->
         with _profiled(pid, profile):
             batch = _timed(engine, f"batch of {BATCH}", pid, args.events, http, batches)
         single = _timed(engine, "one per request", pid, args.single, http, singles)
+    in_process = _service_only(
+        engine, url, _batch_bodies(rng, min(args.events, 20_000), args.contacts)
+    )
     get_engine(url).dispose()
-    return [batch, single]
+    return [batch, single, in_process]
+
+
+def _service_only(engine: str, url: str, bodies: list[bytes]) -> Result:
+    """The ingestion service called in this process, one transaction per batch: what the HTTP
+    layer (body, validation, framework) costs is the gap between this row and the batch row."""
+    batches = [EventBatch.model_validate_json(body).events for body in bodies]
+    started, cpu = time.perf_counter(), time.process_time()
+    for events in batches:
+        with session_scope(url) as session:
+            ingest(session, events, source_id=None, default_region="RU", now=utcnow())
+    seconds, used = time.perf_counter() - started, time.process_time() - cpu
+    return Result(engine, "service only, no HTTP", sum(map(len, batches)), seconds, used)
 
 
 def _timed(
