@@ -3,6 +3,8 @@
 # Uses Debian's PostgreSQL cluster; a role `retentio` (password `retentio`, CREATEDB) is made
 # once. Set RETENTIO_TEST_PG_URL to use another server instead.
 set -euo pipefail
+# Only the URL goes to stdout: the caller captures it. What the services print (e.g.
+# pg_ctlcluster's "Removed stale pid file.") goes to stderr.
 
 if [ -n "${RETENTIO_TEST_PG_URL:-}" ]; then
   echo "$RETENTIO_TEST_PG_URL"
@@ -15,10 +17,10 @@ as_postgres() {
 
 version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
 if ! pg_lsclusters -h | grep -q "^$version main"; then
-  if [ "$(id -u)" = 0 ]; then pg_createcluster "$version" main >/dev/null; else sudo pg_createcluster "$version" main >/dev/null; fi
+  if [ "$(id -u)" = 0 ]; then pg_createcluster "$version" main >&2; else sudo pg_createcluster "$version" main >&2; fi
 fi
 if ! pg_lsclusters -h | grep "^$version main" | grep -q online; then
-  if [ "$(id -u)" = 0 ]; then pg_ctlcluster "$version" main start; else sudo pg_ctlcluster "$version" main start; fi
+  if [ "$(id -u)" = 0 ]; then pg_ctlcluster "$version" main start >&2; else sudo pg_ctlcluster "$version" main start >&2; fi
 fi
 port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
 for _ in $(seq 1 30); do
