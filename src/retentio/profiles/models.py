@@ -47,3 +47,23 @@ class Profile(Base):
     churn_band: Mapped[str | None] = mapped_column(String(16))
     lifecycle_stage: Mapped[str] = mapped_column(String(16))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LifecycleChange(Base):
+    """One move of a contact from one lifecycle stage to another, appended, never edited.
+
+    `from_stage` is None the first time a contact's stage is known. The analytics page counts
+    these per month (the lifecycle flow); the contact card lists a contact's own.
+    """
+
+    __tablename__ = "lifecycle_changes"
+    __table_args__ = (
+        Index("ix_lifecycle_changes_changed_at", "changed_at"),
+        Index("ix_lifecycle_changes_contact_changed", "contact_id", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
