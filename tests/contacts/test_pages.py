@@ -22,6 +22,8 @@ from retentio.contacts.merge import count_history
 from retentio.contacts.models import Contact, ContactNote, ContactTag, Tag
 from retentio.db import get_engine
 from retentio.fields.models import FieldType
+from retentio.profiles.models import LifecycleChange
+from retentio.profiles.service import recompute
 from retentio.settings import Settings
 from tests.conftest import UserFactory, log_in
 from tests.page_factories import T0, Shop
@@ -706,3 +708,60 @@ def test_analyst_reads_but_cannot_change_anything(
     assert stored is not None
     assert (stored.first_name, stored.deleted_at) == ("Анна", None)
     assert _count(db, Contact) == 1
+
+
+# --- the card's customer value block ---------------------------------------------------------
+
+
+def test_card_says_the_profile_is_not_computed_yet(
+    client: TestClient, admin: User, shop: Shop
+) -> None:
+    # given: a contact, and no recompute has run
+    contact = shop.contact(first_name="A")
+    _login(client, admin)
+    # when
+    page = client.get(f"/contacts/{contact}").text
+    # then
+    assert 'data-testid="no-profile"' in page
+    assert 'data-testid="customer-profile"' in page
+
+
+def test_card_shows_the_computed_profile_with_its_stage_history(
+    client: TestClient, admin: User, shop: Shop, db: Session
+) -> None:
+    # given: a two-order customer whose profile was computed, and two recorded stage moves
+    contact = shop.contact(first_name="A")
+    shop.order(contact, "1000.00", placed_at=T0 - timedelta(days=40))
+    shop.order(contact, "500.00", placed_at=T0 - timedelta(days=10))
+    recompute(db, now=T0)
+    db.add_all(
+        [
+            LifecycleChange(
+                contact_id=contact,
+                from_stage=None,
+                to_stage="purchase",
+                changed_at=T0 - timedelta(days=40),
+            ),
+            LifecycleChange(
+                contact_id=contact, from_stage="purchase", to_stage="loyalty", changed_at=T0
+            ),
+        ]
+    )
+    db.flush()
+    _login(client, admin)
+    # when
+    page = client.get(f"/contacts/{contact}").text
+    # then: the stage, the band and the numbers with their explanations
+    stage = re.search(r'data-testid="lifecycle-stage" data-value="(\w+)"', page)
+    assert stage and stage.group(1) == "loyalty"
+    assert re.search(r'data-testid="churn-band" data-value="(\w+)"', page)
+    assert "Days since the last order." in page
+    assert "RUB1,500.00" in page
+    # and: the history, newest first
+    history = re.search(r'data-testid="stage-history">(.*?)</ol>', page, re.S)
+    assert history
+    moves = [
+        re.sub(r"\s+", " ", m).strip()
+        for m in re.findall(r"</time>:\s*(.*?)</li>", history.group(1), re.S)
+    ]
+    assert moves == ["Purchase → Loyalty", "Purchase"]

@@ -27,8 +27,10 @@ from retentio.contacts.models import Contact, IdentityKind
 from retentio.contacts.timeline import TimelineItem, timeline
 from retentio.fields import queries as field_queries
 from retentio.fields.models import CustomFieldDefinition, FieldEntity
+from retentio.profiles.models import LifecycleChange, Profile
 
 CARD_ORDERS = 20
+CARD_STAGE_CHANGES = 10
 MAX_MERGE_HOPS = 10
 
 
@@ -127,6 +129,8 @@ class ContactCard:
     timeline: list[TimelineItem]
     duplicates: list[Duplicate]
     custom: list[tuple[CustomFieldDefinition, object]] = field(default_factory=list)
+    profile: Profile | None = None
+    stage_changes: Sequence[LifecycleChange] = ()
 
 
 def card(session: Session, user: User, contact: Contact) -> ContactCard:
@@ -156,7 +160,19 @@ def card(session: Session, user: User, contact: Contact) -> ContactCard:
         timeline=timeline(session, contact.id),
         duplicates=likely_duplicates(session, user, contact, emails=emails),
         custom=[(d, contact.custom[d.key]) for d in definitions if d.key in contact.custom],
+        profile=session.get(Profile, contact.id),
+        stage_changes=stage_changes(session, contact.id),
     )
+
+
+def stage_changes(session: Session, contact_id: int) -> Sequence[LifecycleChange]:
+    """The contact's latest lifecycle moves, newest first."""
+    return session.scalars(
+        select(LifecycleChange)
+        .where(LifecycleChange.contact_id == contact_id)
+        .order_by(LifecycleChange.changed_at.desc(), LifecycleChange.id.desc())
+        .limit(CARD_STAGE_CHANGES)
+    ).all()
 
 
 def consent_rows(session: Session, contact: Contact) -> list[ConsentRow]:

@@ -35,6 +35,7 @@ from retentio.fields import queries as field_queries
 from retentio.fields.forms import active
 from retentio.fields.models import FieldEntity
 from retentio.kit.text import N_
+from retentio.profiles.labels import CHURN_BAND_LABELS, EXPLANATIONS, SEGMENT_LABELS, STAGE_LABELS
 from retentio.settings import Settings
 from retentio.web.deps import SessionDep, SettingsDep
 from retentio.web.flash import flash
@@ -189,6 +190,10 @@ def contact_card(
         "status_labels": STATUS_LABELS,
         "reason_labels": REASON_LABELS,
         "history_labels": HISTORY_LABELS,
+        "segment_labels": SEGMENT_LABELS,
+        "band_labels": CHURN_BAND_LABELS,
+        "stage_labels": STAGE_LABELS,
+        "explanations": EXPLANATIONS,
     }
     return render(request, "contacts/card.html", context)
 

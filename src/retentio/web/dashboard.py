@@ -24,7 +24,7 @@ from retentio.commerce.models import Order, OrderStatus
 from retentio.contacts.models import Contact
 from retentio.kit.text import N_
 from retentio.predict.rfm import Segment
-from retentio.profiles.lifecycle import ChurnBand
+from retentio.profiles.labels import CHURN_BAND_LABELS, SEGMENT_LABELS
 from retentio.profiles.models import Profile
 
 PERIOD_DAYS = 30
@@ -36,25 +36,6 @@ PLOTLY_VERSION = metadata.version("plotly")
 
 KpiKind = Literal["money", "number", "percent"]
 
-CHURN_BAND_LABELS: dict[str, str] = {
-    ChurnBand.LOW.value: N_("Low"),
-    ChurnBand.MEDIUM.value: N_("Medium"),
-    ChurnBand.HIGH.value: N_("High"),
-    ChurnBand.LOST.value: N_("Lost"),
-}
-SEGMENT_LABELS: dict[str, str] = {
-    Segment.CHAMPIONS.value: N_("Champions"),
-    Segment.LOYAL.value: N_("Loyal"),
-    Segment.POTENTIAL_LOYALISTS.value: N_("Potential Loyalists"),
-    Segment.NEW.value: N_("New"),
-    Segment.PROMISING.value: N_("Promising"),
-    Segment.NEED_ATTENTION.value: N_("Need Attention"),
-    Segment.ABOUT_TO_SLEEP.value: N_("About to Sleep"),
-    Segment.AT_RISK.value: N_("At Risk"),
-    Segment.CANT_LOSE.value: N_("Can't Lose"),
-    Segment.HIBERNATING.value: N_("Hibernating"),
-    Segment.LOST.value: N_("Lost"),
-}
 # The segments a win-back pays off most for, in order of preference.
 ACTION_SEGMENTS = (Segment.CANT_LOSE.value, Segment.AT_RISK.value)
 
