@@ -12,8 +12,8 @@ For a period [start, end) and an activity window of W days:
 - only live contacts count (not deleted, not merged away), as in `profiles`.
 
 Everything is counted by one statement that is the same on SQLite and PostgreSQL: a grouped
-subquery with one row per customer, aggregated again per group (source or city). The only
-dialect-specific piece is turning a timestamp into seconds (`_EpochSeconds`).
+subquery with one row per customer, aggregated again per group (RFM segment, source or city).
+The only dialect-specific piece is turning a timestamp into seconds (`sqlfunc.EpochSeconds`).
 """
 
 from __future__ import annotations
@@ -21,48 +21,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import ColumnElement, Float, and_, case, func, literal, select, type_coerce
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, and_, case, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from retentio.analytics import formulas
 from retentio.analytics.formulas import Levers
+from retentio.analytics.sqlfunc import EpochSeconds as _EpochSeconds
 from retentio.commerce.models import MONEY, Order, OrderStatus
 from retentio.contacts.models import Contact
 from retentio.profiles.models import Profile
 
-GroupBy = Literal["source", "city"]
+GroupBy = Literal["rfm_segment", "source", "city"]
 SECONDS_PER_DAY = 86_400
-_GROUP_COLUMNS = {"source": Contact.source, "city": Contact.city}
-
-
-class _EpochSeconds(FunctionElement[float]):
-    """Seconds since the Unix epoch of a UTC timestamp column, as a float."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(_EpochSeconds, "sqlite")
-def _epoch_seconds_sqlite(element: _EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps UTC timestamps as text; julianday() parses it, 2440587.5 is 1970-01-01.
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(_EpochSeconds, "postgresql")
-def _epoch_seconds_postgresql(element: _EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+# The RFM segment is the one of the last profiles recompute, not of the period itself.
+_GROUP_COLUMNS = {
+    "rfm_segment": Profile.rfm_segment,
+    "source": Contact.source,
+    "city": Contact.city,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class PeriodCounts:
     """The raw counts of one group (or of everybody) for a period."""
 
-    group: str | None  # the source or city; None without grouping or when it is unknown
+    group: str | None  # the segment, source or city; None without grouping or when unknown
     active_at_start: int
     active_at_end: int
     new: int
@@ -196,7 +181,7 @@ def metrics(
     activity_days: int = 365,
     group_by: GroupBy | None = None,
 ) -> list[PeriodMetrics]:
-    """Every metric for [start, end), overall (one row) or per source or city."""
+    """Every metric for [start, end), overall (one row) or per RFM segment, source or city."""
     period_days = (end - start) / timedelta(days=1)
     rows = period_counts(session, start, end, activity_days=activity_days, group_by=group_by)
     return [_metrics(start, end, period_days, counts) for counts in rows]
