@@ -21,6 +21,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from huey import SqliteHuey
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from retentio.auth.models import Role, User
 from retentio.db import get_engine, is_sqlite, session_scope
 from retentio.models_registry import Base
 from retentio.settings import Settings
+from retentio.worker import huey
 
 TEST_PASSWORD = "correct horse battery"
 
@@ -46,6 +48,15 @@ def _cheap_password_hashing() -> Iterator[None]:
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     yield
     passwords._hasher = original
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _queue_in_a_temporary_file(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Jobs that tests enqueue without running them land in a queue of their own, not in the
+    developer's `retentio-data/queue.db` (which `retentio serve` would then run)."""
+    if isinstance(huey, SqliteHuey):
+        huey.storage_kwargs["filename"] = str(tmp_path_factory.mktemp("queue") / "queue.db")
+        huey.storage = huey.create_storage()
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')

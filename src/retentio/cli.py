@@ -281,7 +281,7 @@ def recompute() -> None:
     model = "fitted" if result.model_fitted else "not fitted (too few customers)"
     console.print(
         f"[green]{result.profiles} profiles[/green] ({result.customers} customers); "
-        f"purchase model {model}."
+        f"purchase model {model}; {result.lifecycle_changes} lifecycle moves recorded."
     )
 
 

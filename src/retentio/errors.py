@@ -34,6 +34,15 @@ class Conflict(RetentioError):
     code = "conflict"
 
 
+class TryAgain(RetentioError):
+    """A race another request won a moment ago; the same request sent again will succeed.
+    503 with Retry-After, because that is what HTTP clients and tracking SDKs retry."""
+
+    status = 503
+    code = "try_again"
+    retry_after_seconds: ClassVar[int] = 1
+
+
 class InvalidInput(RetentioError):
     status = 422
     code = "invalid_input"

@@ -14,6 +14,7 @@ from retentio.fields import models as fields_models
 from retentio.forms import models as forms_models
 from retentio.imports import models as imports_models
 from retentio.profiles import models as profiles_models
+from retentio.segments import models as segments_models
 
 __all__ = [
     "Base",
@@ -28,4 +29,5 @@ __all__ = [
     "forms_models",
     "imports_models",
     "profiles_models",
+    "segments_models",
 ]

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from retentio.imports import tasks as import_tasks
+from retentio.segments import tasks as segment_tasks
 
-__all__ = ["import_tasks"]
+__all__ = ["import_tasks", "segment_tasks"]

@@ -29,96 +29,55 @@ import pytest
 from sqlalchemy.orm import Session
 
 from retentio.analytics.formulas import Levers, weakest_lever
-from retentio.analytics.queries import metrics, period_counts
-from retentio.commerce.models import Order, OrderChannel, OrderStatus
-from retentio.contacts.models import Contact
-from retentio.profiles.models import Profile
+from retentio.analytics.queries import GroupBy, metrics, period_counts, periods_counts
+from retentio.commerce.models import OrderStatus
+from tests.analytics.helpers import contact, day, order, profile
 
 P1 = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
 P2 = (datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
 WINDOW = 90
 
 
-def _day(text: str) -> datetime:
-    return datetime.fromisoformat(f"{text}T12:00:00+00:00")
-
-
 def _contact(db: Session, name: str, city: str, created: str, **fields: object) -> int:
-    contact = Contact(first_name=name, city=city, source=f"src-{city}", created_at=_day(created))
-    for key, value in fields.items():
-        setattr(contact, key, value)
-    db.add(contact)
-    db.flush()
-    return contact.id
-
-
-def _order(
-    db: Session,
-    contact_id: int,
-    placed: str,
-    total: str,
-    *,
-    refunded: str = "0",
-    status: OrderStatus = OrderStatus.PAID,
-) -> None:
-    db.add(
-        Order(
-            external_id=f"o-{contact_id}-{placed}-{total}",
-            contact_id=contact_id,
-            status=status,
-            channel=OrderChannel.ONLINE,
-            total=Decimal(total),
-            refunded_total=Decimal(refunded),
-            placed_at=_day(placed),
-        )
-    )
-    db.flush()
+    return contact(db, name, city=city, source=f"src-{city}", created_at=day(created), **fields)
 
 
 def _profile(db: Session, contact_id: int, clv: str) -> None:
-    db.add(
-        Profile(
-            contact_id=contact_id,
-            clv_12m=Decimal(clv),
-            lifecycle_stage="retention",
-            computed_at=_day("2026-07-01"),
-        )
-    )
-    db.flush()
+    profile(db, contact_id, clv_12m=Decimal(clv), computed_at=day("2026-07-01"))
 
 
 @pytest.fixture
 def shop(db: Session) -> None:
     a = _contact(db, "A", "Moscow", "2025-11-01")
-    _order(db, a, "2025-11-10", "100.00")
-    _order(db, a, "2026-02-10", "200.00")
-    _order(db, a, "2026-05-10", "300.00")
+    order(db, a, "2025-11-10", "100.00")
+    order(db, a, "2026-02-10", "200.00")
+    order(db, a, "2026-05-10", "300.00")
     _profile(db, a, "500.00")
     b = _contact(db, "B", "Moscow", "2025-11-20")
-    _order(db, b, "2025-12-01", "150.00")
+    order(db, b, "2025-12-01", "150.00")
     c = _contact(db, "C", "Moscow", "2025-12-01")
-    _order(db, c, "2025-12-15", "80.00")
-    _order(db, c, "2026-03-01", "120.00")
-    _order(db, c, "2026-03-20", "100.00", refunded="40.00", status=OrderStatus.REFUNDED)
+    order(db, c, "2025-12-15", "80.00")
+    order(db, c, "2026-03-01", "120.00")
+    order(db, c, "2026-03-20", "100.00", refunded="40.00", status=OrderStatus.REFUNDED)
     _profile(db, c, "300.00")
     d = _contact(db, "D", "Omsk", "2026-01-20")
-    _order(db, d, "2026-02-01", "500.00")
-    _order(db, d, "2026-02-01", "999.00", status=OrderStatus.CANCELLED)
-    _order(db, d, "2026-06-01", "250.00")
+    order(db, d, "2026-02-01", "500.00")
+    order(db, d, "2026-02-01", "999.00", status=OrderStatus.CANCELLED)
+    order(db, d, "2026-06-01", "250.00")
     e = _contact(db, "E", "Omsk", "2025-05-20")
-    _order(db, e, "2025-06-01", "70.00")
-    _order(db, e, "2026-03-10", "90.00")
+    order(db, e, "2025-06-01", "70.00")
+    order(db, e, "2026-03-10", "90.00")
     f = _contact(db, "F", "Omsk", "2025-12-10")
-    _order(db, f, "2025-12-20", "60.00")
-    _order(db, f, "2026-02-20", "60.00")
-    _order(db, f, "2026-05-20", "60.00")
+    order(db, f, "2025-12-20", "60.00")
+    order(db, f, "2026-02-20", "60.00")
+    order(db, f, "2026-05-20", "60.00")
     _contact(db, "G", "Moscow", "2026-02-15")
     _contact(db, "H", "Omsk", "2026-03-01", is_anonymous=True)
-    i = _contact(db, "I", "Moscow", "2026-01-05", deleted_at=_day("2026-06-01"))
-    _order(db, i, "2026-02-05", "1000.00")
+    i = _contact(db, "I", "Moscow", "2026-01-05", deleted_at=day("2026-06-01"))
+    order(db, i, "2026-02-05", "1000.00")
     j = _contact(db, "J", "Moscow", "2026-04-05")
-    _order(db, j, "2026-04-10", "400.00")
-    _order(db, j, "2026-04-20", "100.00")
+    order(db, j, "2026-04-10", "400.00")
+    order(db, j, "2026-04-20", "100.00")
 
 
 @pytest.mark.usefixtures("shop")
@@ -247,3 +206,18 @@ def test_an_empty_shop_has_no_defined_rates(db: Session) -> None:
 def test_a_period_must_end_after_it_starts(db: Session) -> None:
     with pytest.raises(ValueError, match="must end after"):
         period_counts(db, P1[1], P1[0])
+
+
+@pytest.mark.usefixtures("shop")
+@pytest.mark.parametrize("group_by", [None, "city"])
+def test_several_periods_in_one_statement_count_as_each_alone(
+    db: Session, group_by: GroupBy | None
+) -> None:
+    # given: the two quarters, and a period overlapping both
+    periods = [P1, P2, (datetime(2026, 2, 15, tzinfo=UTC), datetime(2026, 5, 15, tzinfo=UTC))]
+    # when
+    together = periods_counts(db, periods, activity_days=WINDOW, group_by=group_by)
+    # then
+    assert together == [
+        period_counts(db, *period, activity_days=WINDOW, group_by=group_by) for period in periods
+    ]

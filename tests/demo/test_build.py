@@ -13,6 +13,8 @@ from retentio.consent.models import ConsentState
 from retentio.contacts.models import Contact, ContactIdentity
 from retentio.demo.build import build_demo
 from retentio.events.models import Event
+from retentio.profiles.models import Profile
+from retentio.segments.models import Segment
 
 TODAY = date(2026, 6, 30)
 
@@ -51,6 +53,14 @@ def test_demo_builds_a_consistent_shop(db: Session) -> None:
         select(func.count()).select_from(Event).where(Event.type == "order_placed")
     ) == db.scalar(select(func.count()).select_from(Order))
     assert (db.scalar(select(func.count()).select_from(ConsentState)) or 0) > 0
+    # and: every contact has a profile, and the prebuilt segments are filled
+    assert db.scalar(select(func.count()).select_from(Profile)) == 120
+    champions = db.scalar(select(Segment).where(Segment.key == "rfm.champions"))
+    assert champions is not None
+    assert champions.size == db.scalar(
+        select(func.count()).select_from(Profile).where(Profile.rfm_segment == "champions")
+    )
+    assert champions.size > 0
 
 
 def test_same_seed_same_shop_and_rerun_adds_nothing(db: Session) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from retentio.auth.models import Role
 from retentio.contacts.models import Contact, ContactIdentity
+from retentio.events import people
 from retentio.events.models import Event, EventDedup
 from tests.conftest import UserFactory, log_in
 from tests.events.conftest import SourceRef, count
@@ -176,3 +177,28 @@ def test_a_sales_user_sees_events_only_of_contacts_they_may_see(
     # then: someone else's contact does not exist for them
     assert (mine.status_code, [e["message_id"] for e in mine.json()["items"]]) == (200, ["e-mine"])
     assert (theirs.status_code, theirs.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_a_newcomer_another_request_created_meanwhile_is_a_503_to_send_again(
+    client: TestClient, bearer: dict[str, str], db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: anna's e-mail is stored, but this request looked before it was (the race window)
+    first = client.post(
+        "/api/v1/events", json=_event("m-1", email="anna@example.ru"), headers=bearer
+    )
+    assert first.status_code == 200
+    monkeypatch.setattr(people, "_known", lambda _session, _keys: ({}, set()))
+    # when
+    raced = client.post(
+        "/api/v1/events", json=_event("m-2", email="anna@example.ru"), headers=bearer
+    )
+    monkeypatch.undo()
+    again = client.post(
+        "/api/v1/events", json=_event("m-2", email="anna@example.ru"), headers=bearer
+    )
+    # then: the lost race asks for a retry, stores nothing, and the retry lands on anna
+    assert (raced.status_code, raced.headers["retry-after"]) == (503, "1")
+    assert raced.json()["error"]["code"] == "concurrent_newcomer"
+    assert (again.status_code, again.json()) == (200, {"accepted": 1, "duplicates": 0})
+    assert count(db, Contact) == 1
+    assert count(db, Event) == 2

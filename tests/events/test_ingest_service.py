@@ -137,3 +137,46 @@ def test_new_people_of_one_batch_are_created_once_with_all_their_keys(db: Sessio
         for c in contacts
     ]
     assert per_contact == [["a1", "a2", "a3"], ["b1", "b2"]]
+
+
+def test_a_visitor_seen_again_after_a_merge_lands_on_the_customer(db: Session) -> None:
+    # given: a visitor merged into a customer by an earlier identify
+    _ingest(db, {"message_id": "k1", "type": "order_placed", "user_id": "7"})
+    _ingest(db, {"message_id": "v1", "type": "page_view", "anonymous_id": "cookie-3"})
+    _ingest(
+        db, {"message_id": "i1", "type": "identify", "anonymous_id": "cookie-3", "user_id": "7"}
+    )
+    # when: the same cookie is tracked again, alone and next to a new visitor
+    accepted = _ingest(
+        db,
+        {"message_id": "v2", "type": "cart_add", "anonymous_id": "cookie-3"},
+        {"message_id": "n1", "type": "page_view", "anonymous_id": "cookie-new"},
+    )
+    # then: the cart add is the customer's; the newcomer is a contact of their own
+    assert accepted == (2, 0)
+    alive = db.scalars(select(Contact).where(Contact.deleted_at.is_(None))).all()
+    assert len(alive) == 2
+    cart = db.scalars(select(Event).where(Event.message_id == "v2")).one()
+    first = db.scalars(select(Event).where(Event.message_id == "k1")).one()
+    assert cart.contact_id == first.contact_id
+
+
+def test_properties_and_context_read_back_as_sent(db: Session) -> None:
+    properties = {"name": "Кроссовки «Бег»", "sizes": [41, 42.5], "big": 2**70, "none": None}
+    context = {"page": {"url": "https://shop.example/p/1?q=ё"}, "campaign": "not-a-dict"}
+    _ingest(
+        db,
+        {
+            "message_id": "p1",
+            "type": "product_view",
+            "anonymous_id": "c1",
+            "occurred_at": "2026-02-28T23:30:00+03:00",
+            "properties": properties,
+            "context": context,
+        },
+    )
+    db.expire_all()
+    stored = db.scalars(select(Event)).one()
+    assert (stored.properties, stored.context) == (properties, context)
+    assert stored.occurred_at == datetime(2026, 2, 28, 20, 30, tzinfo=UTC)
+    assert stored.received_at == NOW

@@ -13,15 +13,18 @@ For a period [start, end) and an activity window of W days:
 
 Everything is counted by one statement that is the same on SQLite and PostgreSQL: a grouped
 subquery with one row per customer, aggregated again per group (RFM segment, source or city).
+Several periods (a period and the one before it) share that statement and its one scan of the
+orders (`periods_counts`).
 The only dialect-specific piece is turning a timestamp into seconds (`sqlfunc.EpochSeconds`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
@@ -35,6 +38,7 @@ from retentio.profiles.models import Profile
 
 GroupBy = Literal["rfm_segment", "source", "city"]
 SECONDS_PER_DAY = 86_400
+_COUNTS_PER_PERIOD = 14  # the aggregates of one period in `periods_counts`, as in `_counts`
 # The RFM segment is the one of the last profiles recompute, not of the period itself.
 _GROUP_COLUMNS = {
     "rfm_segment": Profile.rfm_segment,
@@ -96,53 +100,83 @@ def period_counts(
     group_by: GroupBy | None = None,
 ) -> list[PeriodCounts]:
     """The counts for [start, end): one row, or one per group ordered by group (unknown last)."""
-    if end <= start:
+    (rows,) = periods_counts(
+        session, [(start, end)], activity_days=activity_days, group_by=group_by
+    )
+    return rows
+
+
+def periods_counts(
+    session: Session,
+    periods: Sequence[tuple[datetime, datetime]],
+    *,
+    activity_days: int = 365,
+    group_by: GroupBy | None = None,
+) -> list[list[PeriodCounts]]:
+    """The counts of several periods [start, end) in one statement, one list per period.
+
+    One pass over the orders whatever the number of periods: comparing a period with the
+    previous one costs one scan, not two. Each list is as `period_counts` returns it.
+    """
+    if not periods:
+        return []
+    if any(end <= start for start, end in periods):
         raise ValueError("the period must end after it starts")
     window = timedelta(days=activity_days)
     placed = Order.placed_at
-    in_period = placed >= start  # the subquery only sees purchases before `end`
-    per_customer = (
-        select(
-            Order.contact_id.label("contact_id"),
-            func.min(placed).label("first_at"),
-            func.max(_flag(and_(placed >= start - window, placed < start))).label("at_start"),
-            func.max(_flag(placed >= end - window)).label("at_end"),
-            func.sum(_flag(in_period)).label("orders"),
+    columns: list[ColumnElement[Any]] = [
+        Order.contact_id.label("contact_id"),
+        func.min(placed).label("first_at"),
+    ]
+    for k, (start, end) in enumerate(periods):
+        in_period = and_(placed >= start, placed < end)
+        columns += [
+            func.max(_flag(and_(placed >= start - window, placed < start))).label(f"at_start{k}"),
+            func.max(_flag(and_(placed >= end - window, placed < end))).label(f"at_end{k}"),
+            func.sum(_flag(in_period)).label(f"orders{k}"),
             func.sum(case((in_period, Order.total - Order.refunded_total), else_=literal(0))).label(
-                "revenue"
+                f"revenue{k}"
             ),
-            (func.max(_EpochSeconds(placed)) - func.min(_EpochSeconds(placed))).label("span"),
-        )
-        .where(Order.status != OrderStatus.CANCELLED, placed < end)
+            # The last purchase before the end; converted to seconds after aggregating: two
+            # conversions per customer, not two per order.
+            _EpochSeconds(func.max(case((placed < end, placed)))).label(f"last{k}"),
+        ]
+    per_customer = (
+        select(*columns)
+        .where(Order.status != OrderStatus.CANCELLED, placed < max(end for _, end in periods))
         .group_by(Order.contact_id)
         .subquery("per_customer")
     )
     c = per_customer.c
     group_column = _GROUP_COLUMNS[group_by] if group_by else literal(None).label("group")
-    is_customer = c.contact_id.is_not(None)
-    is_new = c.first_at >= start
-    statement = (
-        select(
-            group_column,
-            _count(c.at_start == 1),
-            _count(c.at_end == 1),
+    first_s = _EpochSeconds(c.first_at)
+    aggregates: list[Any] = [group_column]
+    for k, (start, end) in enumerate(periods):
+        at_start, at_end, orders = c[f"at_start{k}"], c[f"at_end{k}"], c[f"orders{k}"]
+        is_customer = c.first_at < end
+        is_new = and_(c.first_at >= start, c.first_at < end)
+        aggregates += [
+            _count(at_start == 1),
+            _count(at_end == 1),
             _count(is_new),
-            _count(and_(c.at_start == 1, c.at_end == 0)),
-            _count(and_(c.at_start == 1, c.at_end == 1)),
-            _count(and_(c.at_start == 0, c.at_end == 1, ~is_new)),
+            _count(and_(at_start == 1, at_end == 0)),
+            _count(and_(at_start == 1, at_end == 1)),
+            _count(and_(at_start == 0, at_end == 1, ~is_new)),
             _count(
                 Contact.is_anonymous.is_(False),
                 Contact.created_at >= start,
                 Contact.created_at < end,
             ),
-            _count(c.orders > 0),
-            _count(c.orders > 1),
-            func.coalesce(func.sum(c.orders), 0),
-            type_coerce(func.coalesce(func.sum(c.revenue), 0), MONEY),
+            _count(orders > 0),
+            _count(orders > 1),
+            func.coalesce(func.sum(orders), 0),
+            type_coerce(func.coalesce(func.sum(c[f"revenue{k}"]), 0), MONEY),
             _count(is_customer),
-            func.coalesce(func.sum(c.span), 0.0),
+            func.coalesce(func.sum(case((is_customer, c[f"last{k}"] - first_s))), 0.0),
             type_coerce(func.avg(case((is_customer, Profile.clv_12m))), MONEY),
-        )
+        ]
+    statement = (
+        select(*aggregates)
         .select_from(Contact)
         .outerjoin(per_customer, per_customer.c.contact_id == Contact.id)
         .outerjoin(Profile, Profile.contact_id == Contact.id)
@@ -150,27 +184,33 @@ def period_counts(
     )
     if group_by:
         statement = statement.group_by(group_column).order_by(group_column.is_(None), group_column)
+    rows = session.execute(statement).all()
+    width = _COUNTS_PER_PERIOD
     return [
-        PeriodCounts(
-            group=row[0],
-            active_at_start=int(row[1]),
-            active_at_end=int(row[2]),
-            new=int(row[3]),
-            lost=int(row[4]),
-            retained=int(row[5]),
-            reactivated=int(row[6]),
-            leads=int(row[7]),
-            buyers=int(row[8]),
-            repeat_buyers=int(row[9]),
-            orders=int(row[10]),
-            revenue=Decimal(row[11]).quantize(formulas.CENT),
-            customers=int(row[12]),
-            # Whole seconds: SQLite's julianday() is exact to about a millisecond only.
-            lifetime_days=round(float(row[13])) / SECONDS_PER_DAY,
-            predicted_clv_12m=None if row[14] is None else Decimal(row[14]).quantize(formulas.CENT),
-        )
-        for row in session.execute(statement)
+        [_counts(row[0], row[1 + width * k : 1 + width * (k + 1)]) for row in rows]
+        for k in range(len(periods))
     ]
+
+
+def _counts(group: str | None, row: Sequence[Any]) -> PeriodCounts:
+    return PeriodCounts(
+        group=group,
+        active_at_start=int(row[0]),
+        active_at_end=int(row[1]),
+        new=int(row[2]),
+        lost=int(row[3]),
+        retained=int(row[4]),
+        reactivated=int(row[5]),
+        leads=int(row[6]),
+        buyers=int(row[7]),
+        repeat_buyers=int(row[8]),
+        orders=int(row[9]),
+        revenue=Decimal(row[10]).quantize(formulas.CENT),
+        customers=int(row[11]),
+        # Whole seconds: SQLite's julianday() is exact to about a millisecond only.
+        lifetime_days=round(float(row[12])) / SECONDS_PER_DAY,
+        predicted_clv_12m=None if row[13] is None else Decimal(row[13]).quantize(formulas.CENT),
+    )
 
 
 def metrics(
@@ -182,9 +222,25 @@ def metrics(
     group_by: GroupBy | None = None,
 ) -> list[PeriodMetrics]:
     """Every metric for [start, end), overall (one row) or per RFM segment, source or city."""
-    period_days = (end - start) / timedelta(days=1)
-    rows = period_counts(session, start, end, activity_days=activity_days, group_by=group_by)
-    return [_metrics(start, end, period_days, counts) for counts in rows]
+    (rows,) = periods_metrics(
+        session, [(start, end)], activity_days=activity_days, group_by=group_by
+    )
+    return rows
+
+
+def periods_metrics(
+    session: Session,
+    periods: Sequence[tuple[datetime, datetime]],
+    *,
+    activity_days: int = 365,
+    group_by: GroupBy | None = None,
+) -> list[list[PeriodMetrics]]:
+    """`metrics` of several periods from one statement (`periods_counts`)."""
+    found = periods_counts(session, periods, activity_days=activity_days, group_by=group_by)
+    return [
+        [_metrics(start, end, (end - start) / timedelta(days=1), counts) for counts in rows]
+        for (start, end), rows in zip(periods, found, strict=True)
+    ]
 
 
 def _metrics(

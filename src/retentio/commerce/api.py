@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from retentio.contacts.access import visible_clause, visible_contact
 from retentio.contacts.models import Contact
 from retentio.db import utcnow
 from retentio.errors import NotFound
+from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(tags=["commerce"])
@@ -66,12 +67,19 @@ def put_product(sku: str, body: ProductIn, session: SessionDep, _user: Editor) -
     },
 )
 def post_order(
-    body: OrderIn, response: Response, session: SessionDep, settings: SettingsDep, _user: Editor
+    body: OrderIn,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    _user: Editor,
+    background: BackgroundTasks,
 ) -> OrderRead:
     """Create the order, or update it when this external id was posted before."""
     order, created = service.upsert_order(
         session, body, default_region=settings.default_region, now=utcnow()
     )
+    # Background tasks run after the request's session has committed: the worker sees the order.
+    background.add_task(enqueue_refresh, [order.contact_id])
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _read(session, order)
 

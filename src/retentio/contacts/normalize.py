@@ -25,8 +25,10 @@ class InvalidPhone(InvalidInput):
 # Plain ASCII addresses, which are nearly all of them, skip the full RFC check: imports of a
 # million rows cannot afford email_validator's ~40 µs per address. Anything else takes the
 # full path. A property test keeps the two in agreement.
+# The local part is dot-separated runs (no "..", no dot at either end), written without a
+# look-ahead per character: the same language at half the cost.
 _SIMPLE_EMAIL = re.compile(
-    r"^[a-z0-9](?:[a-z0-9_+\-]|\.(?!\.))*@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
+    r"[a-z0-9][a-z0-9_+\-]*(?:\.[a-z0-9_+\-]+)*@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
 )
 # Russian numbers written the usual ways: +7 / 8 / nothing before ten digits starting with 3,4,8,9.
 _RU_DIGITS = re.compile(r"^(?:\+?7|8)?([3489]\d{9})$")
@@ -60,11 +62,7 @@ _RU_VALID = _russian_number_pattern()
 def normalize_email(raw: str, *, field: str = "email") -> str:
     candidate = raw.strip()
     lowered = candidate.lower()
-    if (
-        len(lowered) <= 254
-        and _SIMPLE_EMAIL.match(lowered)
-        and "." not in lowered.split("@")[0][-1:]
-    ):
+    if len(lowered) <= 254 and _SIMPLE_EMAIL.fullmatch(lowered):
         return lowered
     try:
         checked = validate_email(candidate, check_deliverability=False, test_environment=True)
@@ -79,9 +77,9 @@ def normalize_email(raw: str, *, field: str = "email") -> str:
 def normalize_phone(raw: str, *, default_region: str, field: str = "phone") -> str:
     candidate = raw.strip()
     if default_region == "RU" or candidate.startswith("+7"):
-        fast = _RU_DIGITS.match(_PHONE_NOISE.sub("", candidate))
-        if fast and _RU_VALID.fullmatch(fast.group(1)):
-            return "+7" + fast.group(1)
+        digits = _russian_digits(candidate)
+        if digits is not None and _RU_VALID.fullmatch(digits):
+            return "+7" + digits
     try:
         number = phonenumbers.parse(candidate, default_region)
     except phonenumbers.NumberParseException as error:
@@ -96,6 +94,22 @@ def normalize_phone(raw: str, *, default_region: str, field: str = "phone") -> s
         )
     formatted: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return formatted
+
+
+def _russian_digits(candidate: str) -> str | None:
+    """The ten national digits of a number written the usual Russian ways, or None."""
+    # Spaces, brackets, dashes and dots are nearly all the noise people type, and str.replace
+    # drops them several times faster than the regex; the regex still handles the rest (tabs,
+    # no-break spaces). When the quick form matches it holds no noise at all, so both agree.
+    quick = (
+        candidate.replace(" ", "")
+        .replace("-", "")
+        .replace("(", "")
+        .replace(")", "")
+        .replace(".", "")
+    )
+    found = _RU_DIGITS.match(quick) or _RU_DIGITS.match(_PHONE_NOISE.sub("", candidate))
+    return found.group(1) if found else None
 
 
 def normalize_telegram(raw: str) -> str:

@@ -30,12 +30,15 @@ from retentio.contacts.forms import LABELS, fields_from_form, form_values
 from retentio.contacts.merge import count_history, merge_contacts
 from retentio.contacts.models import Contact
 from retentio.db import utcnow
-from retentio.errors import InvalidInput, NotFound, RetentioError
+from retentio.errors import InvalidInput, NotFound, PermissionDenied, RetentioError
 from retentio.fields import queries as field_queries
 from retentio.fields.forms import active
 from retentio.fields.models import FieldEntity
 from retentio.kit.text import N_
 from retentio.profiles.labels import CHURN_BAND_LABELS, EXPLANATIONS, SEGMENT_LABELS, STAGE_LABELS
+from retentio.segments import page_data as segment_pages
+from retentio.segments import queries as segment_queries
+from retentio.segments import service as segment_service
 from retentio.settings import Settings
 from retentio.web.deps import SessionDep, SettingsDep
 from retentio.web.flash import flash
@@ -91,6 +94,12 @@ def contact_list(request: Request, session: SessionDep, user: CurrentUser) -> Re
         "rows": page_data.rows_for(session, contacts),
         "options": options,
         "can_edit": role_allows(user.role, Permission.EDIT_CUSTOMERS),
+        # "Add to static segment" is a change to a segment: marketing's, not every editor's.
+        "static_segments": (
+            segment_pages.static_segments(session)
+            if role_allows(user.role, Permission.MARKETING)
+            else []
+        ),
     }
     return render(request, "contacts/list.html", context)
 
@@ -145,7 +154,27 @@ def _bulk(
         case "delete":
             count = service.soft_delete(session, contacts, actor_id=user.id, now=utcnow())
             return _("Contacts deleted: %(count)s.") % {"count": count}
+        case "segment":
+            return _add_to_segment(session, user, contacts, form)
     raise InvalidInput(_("Choose a bulk action."), details={"field": "action"})
+
+
+def _add_to_segment(session: Session, user: User, contacts: list[Contact], form: FormData) -> str:
+    if not role_allows(user.role, Permission.MARKETING):
+        raise PermissionDenied(_("Your role does not allow changing segments."))
+    segment_id = ints(form, "segment_id")
+    if not segment_id:
+        raise InvalidInput(_("Choose a static segment first."), details={"field": "segment_id"})
+    segment = segment_queries.get(session, segment_id[0])
+    added = segment_service.add_contacts(
+        session, segment.id, [c.id for c in contacts], now=utcnow()
+    )
+    # Static segments have no rule to refresh: this records today's size for the trend.
+    segment_service.refresh_segment(session, segment.id, now=utcnow())
+    return _("Added to segment “%(name)s”: %(count)s.") % {
+        "name": segment_pages.display_name(segment),
+        "count": added,
+    }
 
 
 @router.get("/contacts/new", response_class=HTMLResponse)

@@ -19,7 +19,7 @@ from retentio.contacts import identities
 from retentio.contacts.merge import merge_contacts
 from retentio.contacts.models import Contact, ContactIdentity, IdentityKind
 from retentio.contacts.normalize import normalize_email, normalize_phone
-from retentio.errors import InvalidInput
+from retentio.errors import InvalidInput, TryAgain
 from retentio.kit.ids import allocate_ids
 from retentio.kit.upsert import insert_ignoring
 
@@ -60,6 +60,13 @@ class Who:
         if self.anonymous_id:
             keys.append((IdentityKind.ANONYMOUS, self.anonymous_id.strip()[:300]))
         return keys
+
+
+class ConcurrentNewcomer(TryAgain):
+    """Two requests brought the same new person at once; the one that lost sends again and
+    finds the person the other created."""
+
+    code = "concurrent_newcomer"
 
 
 def resolve(
@@ -130,7 +137,7 @@ def create_people(session: Session, people: Sequence[list[Key]], *, now: datetim
     """New contacts, one per list of keys none of which belongs to anyone yet; their ids in order.
 
     Two statements for any number of people (the bulk twin of `resolve()` creating one).
-    IdentityTaken if a concurrent request took one of the keys in the meantime.
+    ConcurrentNewcomer if a concurrent request took one of the keys in the meantime.
     """
     if not people:
         return []
@@ -150,7 +157,7 @@ def create_people(session: Session, people: Sequence[list[Key]], *, now: datetim
     ]
     claimed = insert_ignoring(session, IDENTITIES).returning(IDENTITIES.c.id)
     if len(session.scalars(claimed, rows).all()) < len(rows):
-        raise identities.IdentityTaken(
+        raise ConcurrentNewcomer(
             "An identity was just given to another contact by a concurrent request; send again.",
             details={"field": "identity"},
         )

@@ -27,6 +27,9 @@ from retentio.contacts.models import Contact, ContactIdentity, ContactTag, Ident
 from retentio.demo import synthetic
 from retentio.events.models import Event, Source
 from retentio.forms.models import WebForm
+from retentio.profiles import service as profiles_service
+from retentio.segments import service as segments_service
+from retentio.segments.prebuilt import ensure_prebuilt
 
 DEMO_DOMAIN = "demo.example.com"
 DEMO_ACCOUNTS = (
@@ -110,6 +113,14 @@ def build_demo(
     report("site events", 0.7)
     source_id = _source_and_form(session)
     _events(session, shop, rng, contact_ids, source_id)
+    # What the nightly job and the worker would do: the shop opens with its profiles computed
+    # and its prebuilt segments filled.
+    report("customer profiles", 0.8)
+    now = datetime.now(UTC)
+    profiles_service.recompute(session, now=now)
+    report("segments", 0.9)
+    ensure_prebuilt(session)
+    segments_service.refresh_all(session, now=now)
     report("done", 1.0)
     return f"admin@{DEMO_DOMAIN}"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Header, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -34,6 +34,7 @@ from retentio.events.schemas import (
     SourceRead,
     SourceUpdate,
 )
+from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.csrf import check_header_token, csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep
 
@@ -105,6 +106,7 @@ def ingest_event(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    background: BackgroundTasks,
     x_write_key: WriteKey = None,
 ) -> JSONResponse:
     sender = ingest_sender(request, session, x_write_key)
@@ -115,6 +117,8 @@ def ingest_event(
         default_region=settings.default_region,
         now=utcnow(),
     )
+    # Background tasks run after the request's session has committed.
+    background.add_task(enqueue_refresh, result.touched)
     return JSONResponse(result.model_dump())
 
 
@@ -175,6 +179,7 @@ def ingest_batch(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    background: BackgroundTasks,
     x_write_key: WriteKey = None,
 ) -> JSONResponse:
     sender = ingest_sender(request, session, x_write_key)
@@ -185,6 +190,8 @@ def ingest_batch(
         default_region=settings.default_region,
         now=utcnow(),
     )
+    # Background tasks run after the request's session has committed.
+    background.add_task(enqueue_refresh, result.touched)
     return JSONResponse(result.model_dump())
 
 

@@ -63,6 +63,9 @@ class IngestResult(BaseModel):
 
     accepted: int = Field(description="New events stored")
     duplicates: int = Field(description="Events whose message_id was already stored")
+    # Not part of the answer: contacts whose profile these events may change (a cart or a
+    # checkout, or a person seen for the first time), refreshed after the commit.
+    touched: list[int] = Field(default_factory=list, exclude=True, repr=False)
 
 
 class EventRead(BaseModel):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -25,6 +25,7 @@ from retentio.errors import InvalidInput
 from retentio.events import segment_mapping, service, sources
 from retentio.events.models import Source
 from retentio.events.schemas import EventIn
+from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.csrf import csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep
 from retentio.web.public import MalformedBody, PayloadTooLarge
@@ -102,11 +103,15 @@ def _store(
     default_region: str,
     now: datetime,
     rename: Callable[[str], str],
-) -> None:
+) -> list[int]:
+    """Store the events; the contacts whose profile they may change."""
     try:
-        service.ingest(session, events, source_id=source.id, default_region=default_region, now=now)
+        result = service.ingest(
+            session, events, source_id=source.id, default_region=default_region, now=now
+        )
     except InvalidInput as error:
         raise service.relabel(error, rename) from error
+    return result.touched
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -143,12 +148,16 @@ def _body_doc(example: dict[str, Any]) -> dict[str, Any]:
 def _single_endpoint(call: str) -> Callable[..., JSONResponse]:
     @csrf_exempt
     def endpoint(
-        request: Request, body: SegmentBody, session: SessionDep, settings: SettingsDep
+        request: Request,
+        body: SegmentBody,
+        session: SessionDep,
+        settings: SettingsDep,
+        background: BackgroundTasks,
     ) -> JSONResponse:
         source = segment_source(request, session, body)
         now = utcnow()
         event = segment_mapping.to_event(body, call=call, now=now)
-        _store(
+        touched = _store(
             session,
             [event],
             source=source,
@@ -156,6 +165,7 @@ def _single_endpoint(call: str) -> Callable[..., JSONResponse]:
             now=now,
             rename=segment_mapping.single_field,
         )
+        background.add_task(enqueue_refresh, touched)  # after the commit
         return JSONResponse(OK)
 
     return endpoint
@@ -183,11 +193,15 @@ for _call, _example in EXAMPLES.items():
 )
 @csrf_exempt
 def segment_batch(
-    request: Request, body: SegmentBody, session: SessionDep, settings: SettingsDep
+    request: Request,
+    body: SegmentBody,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> JSONResponse:
     source = segment_source(request, session, body)
     now = utcnow()
-    _store(
+    touched = _store(
         session,
         segment_mapping.batch_events(body, now=now),
         source=source,
@@ -195,4 +209,5 @@ def segment_batch(
         now=now,
         rename=segment_mapping.batch_field,
     )
+    background.add_task(enqueue_refresh, touched)  # after the commit
     return JSONResponse(OK)

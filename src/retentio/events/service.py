@@ -9,12 +9,12 @@ Who is who is worked out for the whole batch at once (`retentio.events.people`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from pydantic import ValidationError
+from pydantic_core import to_json
 from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,10 @@ from retentio.contacts.models import Contact
 from retentio.contacts.resolve import Who
 from retentio.errors import InvalidInput
 from retentio.events.models import Event, EventDedup
-from retentio.events.people import BatchPeople, Incoming, needs_contact
+from retentio.events.people import BatchPeople, Incoming
 from retentio.events.schemas import EventIn, IngestResult
 from retentio.kit.upsert import insert_ignoring
+from retentio.profiles.lifecycle import EVALUATION_EVENTS
 
 TRAIT_FIELDS = {
     "first_name": "first_name",
@@ -67,12 +68,35 @@ def ingest(
     people = BatchPeople.find(session, fresh, default_region=default_region, now=now)
     contact_ids = []
     for item in fresh:
-        contact_ids.append(people.contact_id(item))
-        _touch(session, contact_ids[-1], item.event)
+        contact_id = people.contact_id(item)
+        if item.touches:
+            _touch(session, contact_id, item.event)
+        contact_ids.append(contact_id)
     session.flush()
-    final = people.final_ids(contact_ids)
-    _store(session, [_row(c.event, i, source_id, now) for c, i in zip(fresh, final, strict=True)])
-    return IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
+    final_ids = people.final_ids(contact_ids)
+    _store(session, fresh, final_ids, source_id=source_id, now=now)
+    return IngestResult(
+        accepted=len(fresh),
+        duplicates=len(events) - len(fresh),
+        touched=_profile_changes(fresh, final_ids, people),
+    )
+
+
+def _profile_changes(
+    fresh: list[Incoming], contact_ids: list[int], people: BatchPeople
+) -> list[int]:
+    """Contacts whose profile these events may change: events only move the stage of people
+    without orders (interest, evaluation), so a cart or a checkout, or a newcomer; and after a
+    merge, the survivor holds the orders of both."""
+    if people.merges_possible:
+        return sorted(set(contact_ids))
+    return sorted(
+        {
+            contact_id
+            for item, contact_id in zip(fresh, contact_ids, strict=True)
+            if item.event.type in EVALUATION_EVENTS or contact_id in people.created
+        }
+    )
 
 
 def ingest_one(
@@ -125,7 +149,7 @@ def _check(event: EventIn, index: int, default_region: str) -> Incoming:
             "anonymous_id.",
             details={"field": f"events.{index}.user_id"},
         )
-    return Incoming(event=event, who=who, keys=keys)
+    return Incoming(event, keys)
 
 
 def _located(error: InvalidInput, index: int) -> InvalidInput:
@@ -162,19 +186,55 @@ def _claim_on_sqlite(session: Session, message_ids: list[str], now: datetime) ->
             + " ON CONFLICT DO NOTHING RETURNING message_id"
         )
         params = tuple(value for m in chunk for value in (m, received))
-        claimed.update(m for (m,) in session.connection().exec_driver_sql(sql, params))
+        # `.scalars().all()` fetches in one call; iterating the result fetches row by row.
+        claimed.update(session.connection().exec_driver_sql(sql, params).scalars().all())
     return claimed
 
 
 def _touch(session: Session, contact_id: int, event: EventIn) -> None:
-    if not needs_contact(event):
-        return
     contact = session.get(Contact, contact_id)
     if contact is None:
         return
     if event.traits:
         _apply_traits(contact, event.traits)
     _first_touch_utm(contact, event.context)
+
+
+def _store(
+    session: Session,
+    fresh: list[Incoming],
+    contact_ids: list[int],
+    *,
+    source_id: int | None,
+    now: datetime,
+) -> None:
+    if not fresh:
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        rows = [
+            _row(item.event, contact_id, source_id, now)
+            for item, contact_id in zip(fresh, contact_ids, strict=True)
+        ]
+        session.execute(insert(EVENTS), rows)
+        return
+    # The hot path on SQLite: plain tuples straight to the driver, no per-row dict. The values
+    # are stored as SQLAlchemy would store them (UTC datetimes as text in its SQLite format,
+    # JSON as text), so the ORM reads them back as usual.
+    received = _sqlite_time(now)
+    values = [
+        (
+            contact_id,
+            event.type,
+            received if event.occurred_at is None else _sqlite_time(event.occurred_at),
+            received,
+            event.message_id,
+            source_id,
+            _json_text(event.properties),
+            _json_text(event.context),
+        )
+        for event, contact_id in zip((item.event for item in fresh), contact_ids, strict=True)
+    ]
+    session.connection().exec_driver_sql(SQLITE_INSERT, values)
 
 
 def _row(event: EventIn, contact_id: int, source_id: int | None, now: datetime) -> dict[str, Any]:
@@ -188,20 +248,6 @@ def _row(event: EventIn, contact_id: int, source_id: int | None, now: datetime) 
         "properties": event.properties,
         "context": event.context,
     }
-
-
-def _store(session: Session, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "sqlite":
-        session.execute(insert(EVENTS), rows)
-        return
-    # The hot path on SQLite: SQLAlchemy's per-value bind processing cost as much as the
-    # insert itself. The values are stored as SQLAlchemy would store them (UTC datetimes as
-    # text in its SQLite format, JSON as text), so the ORM reads them back as usual.
-    received = _sqlite_time(rows[0]["received_at"])
-    values = [_sqlite_values(r, received) for r in rows]
-    session.connection().exec_driver_sql(SQLITE_INSERT, values)
 
 
 EVENT_COLUMNS = (
@@ -220,18 +266,10 @@ SQLITE_INSERT = (
 )
 
 
-def _sqlite_values(row: dict[str, Any], received: str) -> tuple[Any, ...]:
-    # `received_at` is the same for the whole batch: formatted once.
-    return (
-        row["contact_id"],
-        row["type"],
-        _sqlite_time(row["occurred_at"]),
-        received,
-        row["message_id"],
-        row["source_id"],
-        json.dumps(row["properties"]),
-        json.dumps(row["context"]),
-    )
+def _json_text(value: Any) -> str:
+    # pydantic-core's serializer: a third of `json.dumps`'s cost per call. NaN and infinities as
+    # `json.dumps` writes them (and `json.loads` reads them back), not as null.
+    return to_json(value, inf_nan_mode="constants").decode()
 
 
 def _sqlite_time(value: datetime) -> str:

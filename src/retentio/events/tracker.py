@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import Response
 
 from retentio.db import utcnow
@@ -22,6 +22,7 @@ from retentio.events.models import Source
 from retentio.events.schemas import MAX_BATCH, EventIn
 from retentio.events.service import ingest, parse_events
 from retentio.events.sources import list_sources, origin_allowed, source_by_write_key
+from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.csrf import csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep, client_ip
 from retentio.web.public import (
@@ -73,7 +74,11 @@ def collect_preflight(request: Request, session: SessionDep) -> Response:
 @router.post("/collect")
 @csrf_exempt
 def collect(
-    request: Request, session: SessionDep, settings: SettingsDep, body: RawBody
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: RawBody,
+    background: BackgroundTasks,
 ) -> Response:
     """Store a batch `{"writeKey", "sentAt"?, "events": [EventIn…]}` from the tracker."""
     origin = request_origin(request)
@@ -93,6 +98,7 @@ def collect(
         # The handler returns instead of raising, so the request would commit: undo first.
         session.rollback()
         return public_error(error, origin=origin)
+    background.add_task(enqueue_refresh, result.touched)  # after the commit
     return public_json(result.model_dump(), origin=origin)
 
 

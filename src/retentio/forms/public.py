@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from retentio.events.tracker import source_allows
 from retentio.forms import queries, service
 from retentio.forms.models import WebForm
 from retentio.forms.schemas import FormField, SubmissionIn, parse
+from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.csrf import csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep, client_ip
 from retentio.web.public import (
@@ -99,7 +100,12 @@ def form_view(request: Request, session: SessionDep, public_id: str) -> Response
 @router.post("/f/{public_id}/submit")
 @csrf_exempt
 def form_submit(
-    request: Request, session: SessionDep, settings: SettingsDep, public_id: str, body: RawBody
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    public_id: str,
+    body: RawBody,
+    background: BackgroundTasks,
 ) -> Response:
     """Take `{"values", "consents", "anonymous_id"?, "page_url"?, "campaign"?}` as JSON."""
     origin = request_origin(request)
@@ -121,6 +127,7 @@ def form_submit(
         # Returned, not raised, so the request would commit: nothing of it may be kept.
         session.rollback()
         return public_error(error, origin=origin)
+    background.add_task(enqueue_refresh, [submission.contact_id])  # after the commit
     body_out = {"ok": True, "submission_id": submission.id, "message": form.success_message}
     return public_json(body_out, origin=origin, status_code=201)
 

@@ -129,6 +129,18 @@ def read_rows(path: Path, fmt: FileFormat) -> tuple[list[str], Iterator[Numbered
     return names, rows
 
 
+def count_rows(path: Path, fmt: FileFormat) -> int:
+    """How many data rows `read_rows` will yield, counted without building them."""
+    if fmt.kind == "spreadsheet" or fmt.delimiter == WHITESPACE:
+        return sum(1 for _ in read_rows(path, fmt)[1])
+    with _open_delimited(path, fmt) as handle:
+        # A row is blank when its joined cells are: the same test `_delimited_rows` applies.
+        rows = sum(
+            1 for row in csv.reader(handle, delimiter=fmt.delimiter or ",") if "".join(row).strip()
+        )
+    return rows - 1 if fmt.has_header else rows
+
+
 def _csv_rows(path: Path, fmt: FileFormat) -> Iterator[NumberedRow]:
     if fmt.delimiter == WHITESPACE:
         return _whitespace_rows(path, fmt)
@@ -150,8 +162,12 @@ def _whitespace_rows(path: Path, fmt: FileFormat) -> Iterator[NumberedRow]:
         ) from error
 
 
+def _open_delimited(path: Path, fmt: FileFormat) -> IO[str]:
+    return path.open("r", encoding=fmt.encoding or "utf-8", errors="strict", newline="")
+
+
 def _delimited_rows(path: Path, fmt: FileFormat) -> Iterator[NumberedRow]:
-    handle: IO[str] = path.open("r", encoding=fmt.encoding or "utf-8", errors="strict", newline="")
+    handle = _open_delimited(path, fmt)
     try:
         reader = csv.reader(handle, delimiter=fmt.delimiter or ",")
         start = 1

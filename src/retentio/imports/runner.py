@@ -24,8 +24,8 @@ from retentio.imports import writers
 from retentio.imports.contacts_writer import ContactWriter, Outcome
 from retentio.imports.mapping import ImportEntity
 from retentio.imports.models import ImportJob, ImportRejection, JobStatus
-from retentio.imports.reader import Cell, FileFormat, read_rows
-from retentio.imports.rows import ContactRow, RowError, parse_contact, text
+from retentio.imports.reader import Cell, FileFormat, count_rows, read_rows
+from retentio.imports.rows import ContactParser, ContactRow, RowError, text
 
 Progress = Callable[[int, int | None], None]
 Cells = dict[str, tuple[str, Cell]]
@@ -52,6 +52,7 @@ class JobPlan:
     overwrite_empty: bool
     dry_run: bool
     position: int
+    header: list[str]
 
 
 def run_job(
@@ -95,22 +96,31 @@ def _start(url: str, job_id: int) -> JobPlan | None:
             overwrite_empty=bool(job.options.get("overwrite_empty")),
             dry_run=bool(job.options.get("dry_run")),
             position=job.position,
+            header=read_rows(Path(job.stored_path), job.file_format())[0],
         )
         if job.total_rows is None:
-            job.total_rows = sum(1 for _ in read_rows(plan.path, plan.fmt)[1])
+            job.total_rows = count_rows(plan.path, plan.fmt)
         job.status, job.error = JobStatus.RUNNING, None
         job.started_at = job.started_at or utcnow()
         return plan
 
 
-def _batches(plan: JobPlan, batch_size: int) -> Iterator[list[tuple[int, Cells, list[Cell]]]]:
-    header, rows = read_rows(plan.path, plan.fmt)
+def _mapped(plan: JobPlan, header: list[str]) -> list[tuple[int, str, str]]:
+    """(position, column name, target) of each mapped column, in file order."""
     columns = [(i, name, plan.mapping.get(name, "")) for i, name in enumerate(header)]
-    mapped = [(i, name, target) for i, name, target in columns if target]
+    return [(i, name, target) for i, name, target in columns if target]
+
+
+def _batches(plan: JobPlan, batch_size: int) -> Iterator[list[tuple[int, Cells, list[Cell]]]]:
+    _header, rows = read_rows(plan.path, plan.fmt)
+    mapped = _mapped(plan, plan.header)
     items: Iterator[tuple[int, Cells, list[Cell]]] = (
         (n, {t: (name, row[i] if i < len(row) else None) for i, name, t in mapped}, row)
         for n, row in rows
     )
+    if plan.entity == ImportEntity.CONTACTS:
+        # Contacts are parsed from the raw row by position (`ContactParser`): no cells needed.
+        items = ((n, {}, row) for n, row in rows)
     if plan.entity == ImportEntity.ORDERS and "external_id" not in plan.mapping.values():
         items = _with_row_order_ids(items)
     # Rows before the position are still read (and numbered above): a resumed job must give
@@ -193,12 +203,17 @@ def _write(
 def _write_contacts(
     session: Session, plan: JobPlan, batch: list[tuple[int, Cells, list[Cell]]], *, region: str
 ) -> Outcome:
-    fields = {d.key: d for d in definitions(session, FieldEntity.CONTACT)}
+    parser = ContactParser(
+        [(i, target, name) for i, name, target in _mapped(plan, plan.header)],
+        region=region,
+        custom_fields={d.key: d for d in definitions(session, FieldEntity.CONTACT)},
+    )
     parsed: list[tuple[int, ContactRow]] = []
     early: list[tuple[int, RowError]] = []
-    for number, cells, _raw in batch:
+    parse = parser.parse
+    for number, _cells, raw in batch:
         try:
-            parsed.append((number, parse_contact(cells, region=region, custom_fields=fields)))
+            parsed.append((number, parse(raw)))
         except RowError as error:
             early.append((number, error))
     writer = ContactWriter(

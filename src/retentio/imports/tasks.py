@@ -20,6 +20,7 @@ from retentio.imports.models import SavedMapping, ScheduledImport
 from retentio.imports.reader import SPREADSHEET_SUFFIXES
 from retentio.imports.runner import run_job
 from retentio.kit import cron
+from retentio.profiles.tasks import refresh_after_import
 from retentio.worker import huey, task_settings
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class FetchFailed(Exception):
 def run_import(job_id: int) -> None:
     settings = task_settings()
     run_job(settings.database_url, job_id, region=settings.default_region)
+    refresh_after_import(job_id)
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -89,6 +91,7 @@ def run_schedule(schedule_id: int, *, now: datetime) -> int | None:
             )
             job_id = job.id
         run_job(url, job_id, region=settings.default_region)
+        refresh_after_import(job_id)
     except Exception as error:
         logger.exception("scheduled import %s failed", schedule_id)
         with session_scope(url) as session:

@@ -20,6 +20,15 @@ Lifecycle stage, first matching rule wins:
 - evaluation: no order, a cart or checkout event in the last 30 days;
 - interest:   no order, some event ever;
 - attraction: no order and no event.
+
+History: a full recompute and an incremental refresh both compare each contact's new stage
+with the stage stored in its profile before the write, and append one `LifecycleChange`
+(`from_stage` = the stored stage, None when the contact had no profile yet; `to_stage` = the
+new one; `changed_at` = the `now` of that recompute or refresh) for every contact whose stage
+differs, in bulk, in the same transaction as the profiles. A recompute that changes no stage
+appends nothing; a contact whose profile disappears (deleted, merged away) gets no entry.
+The shop's median rhythm that one-order customers borrow is the one of the last full
+recompute, stored with its model, so a refresh bands a contact as the recompute would.
 """
 
 from __future__ import annotations
@@ -55,19 +64,38 @@ class LifecycleStage(enum.StrEnum):
     CHURNED = "churned"
 
 
-def rhythm(mean_days_between: FloatArray) -> FloatArray:
-    """Each contact's own mean interval, or the shop's median one where they have none."""
-    known = np.isfinite(mean_days_between) & (mean_days_between > 0)
-    fallback = float(np.median(mean_days_between[known])) if known.any() else DEFAULT_RHYTHM_DAYS
-    result: FloatArray = np.where(known, mean_days_between, fallback)
+def shop_rhythm(mean_days_between: FloatArray) -> float:
+    """The shop's median interval between orders over repeat buyers (default without any)."""
+    known = _known(mean_days_between)
+    return float(np.median(mean_days_between[known])) if known.any() else DEFAULT_RHYTHM_DAYS
+
+
+def rhythm(mean_days_between: FloatArray, *, fallback: float | None = None) -> FloatArray:
+    """Each contact's own mean interval, or `fallback` (default: the shop's median of these
+    intervals) where they have none."""
+    stand_in = shop_rhythm(mean_days_between) if fallback is None else fallback
+    result: FloatArray = np.where(_known(mean_days_between), mean_days_between, stand_in)
     return result
 
 
+def _known(mean_days_between: FloatArray) -> BoolArray:
+    known: BoolArray = np.isfinite(mean_days_between) & (mean_days_between > 0)
+    return known
+
+
 def churn_bands(
-    orders: IntArray, recency_days: FloatArray, mean_days_between: FloatArray, p_alive: FloatArray
+    orders: IntArray,
+    recency_days: FloatArray,
+    mean_days_between: FloatArray,
+    p_alive: FloatArray,
+    *,
+    fallback_rhythm: float | None = None,
 ) -> NDArray[np.object_]:
-    """The band of each contact (None without orders); NaN in `p_alive` means no model."""
-    own = rhythm(mean_days_between)
+    """The band of each contact (None without orders); NaN in `p_alive` means no model.
+
+    `fallback_rhythm` is the shop's rhythm for one-order customers; by default the median
+    over these contacts, which is right only when they are the whole shop."""
+    own = rhythm(mean_days_between, fallback=fallback_rhythm)
     # NaN compares False, so without a model only the recency tests can fire.
     with np.errstate(invalid="ignore"):
         lost = (p_alive < 0.1) | ((recency_days > 3 * own) & (recency_days > LOST_MIN_RECENCY_DAYS))

@@ -1,15 +1,18 @@
-"""The `profiles` table: one derived row per contact, rebuilt by `service.recompute`.
+"""Profile tables: one derived row per contact (`profiles`), the shop-wide model they were
+computed with (`profile_models`) and the history of lifecycle stages (`lifecycle_changes`).
 
-Everything here is computed; nothing is entered by hand, so a recompute may delete and
-rewrite every row.
+Profiles and the model are computed, nothing is entered by hand: a full recompute
+(`service.recompute`) rewrites every profile and the model; a refresh (`service.refresh`)
+rewrites a few profiles with the stored model. The history is only ever appended to.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from retentio.db import Base, UTCDateTime
@@ -47,6 +50,33 @@ class Profile(Base):
     churn_band: Mapped[str | None] = mapped_column(String(16))
     lifecycle_stage: Mapped[str] = mapped_column(String(16))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProfileModel(Base):
+    """The shop-wide figures of the last full recompute, which a refresh applies unchanged.
+
+    One row (`id` = `CURRENT`), replaced by each full recompute: BG/NBD parameters (NULL when
+    no model could be fitted), Gamma-Gamma parameters (NULL also when q <= 1), the shop's
+    median days between orders, and the RFM breakpoints: per score, for 2 to 5, the
+    (key, contact id) of the first customer in the recompute's order with that score, or null
+    when no customer reached it (see `profiles.scoring`).
+    """
+
+    __tablename__ = "profile_models"
+    CURRENT = 1
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    customers: Mapped[int]
+    bgnbd_r: Mapped[float | None]
+    bgnbd_alpha: Mapped[float | None]
+    bgnbd_a: Mapped[float | None]
+    bgnbd_b: Mapped[float | None]
+    gg_p: Mapped[float | None]
+    gg_q: Mapped[float | None]
+    gg_gamma: Mapped[float | None]
+    rhythm_days: Mapped[float]
+    rfm_breakpoints: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class LifecycleChange(Base):

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from retentio.errors import NotAuthenticated, RetentioError
+from retentio.errors import NotAuthenticated, RetentioError, TryAgain
 from retentio.web.templating import render
 
 HTTP_CODES = {
@@ -56,9 +56,17 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if exc.status == 422 and isinstance(details, dict) and "field" in details:
         # The same shape as request validation errors: a list of {field, message}.
         details = [{**details, "message": exc.message}]
-    return error_response(
+    response = error_response(
         request, status=exc.status, code=exc.code, message=exc.message, details=details
     )
+    return with_retry_after(response, exc)
+
+
+def with_retry_after(response: Response, error: RetentioError) -> Response:
+    """Tell clients when a lost race may be sent again (they retry 503s that say so)."""
+    if isinstance(error, TryAgain):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

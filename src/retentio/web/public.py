@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from retentio.errors import InvalidInput, PermissionDenied, RetentioError
+from retentio.web.errors import with_retry_after
 
 # Generous for a tracker batch or a form, small enough that a flood of huge bodies costs little.
 MAX_BODY = 256 * 1024
@@ -108,4 +109,6 @@ def public_error(error: RetentioError, *, origin: str | None) -> JSONResponse:
         # As in `retentio.web.errors`: field errors are a list of {field, message}.
         details = [{**details, "message": error.message}]
     body = {"error": {"code": error.code, "message": error.message, "details": details}}
-    return public_json(body, origin=origin, status_code=error.status)
+    response = public_json(body, origin=origin, status_code=error.status)
+    with_retry_after(response, error)
+    return response

@@ -1,4 +1,5 @@
-"""lifecycle changes: each move of a contact between lifecycle stages, appended
+"""lifecycle changes: each move of a contact between lifecycle stages, appended; profile
+models: the shop-wide model of the last full recompute, which refreshes reuse
 
 Revision ID: 0005
 Revises: 0004
@@ -19,6 +20,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "profile_models",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("fitted_at", retentio.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("customers", sa.Integer(), nullable=False),
+        sa.Column("bgnbd_r", sa.Double(), nullable=True),
+        sa.Column("bgnbd_alpha", sa.Double(), nullable=True),
+        sa.Column("bgnbd_a", sa.Double(), nullable=True),
+        sa.Column("bgnbd_b", sa.Double(), nullable=True),
+        sa.Column("gg_p", sa.Double(), nullable=True),
+        sa.Column("gg_q", sa.Double(), nullable=True),
+        sa.Column("gg_gamma", sa.Double(), nullable=True),
+        sa.Column("rhythm_days", sa.Double(), nullable=False),
+        sa.Column("rfm_breakpoints", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_profile_models")),
+    )
     op.create_table(
         "lifecycle_changes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -47,3 +64,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_lifecycle_changes_changed_at")
 
     op.drop_table("lifecycle_changes")
+    op.drop_table("profile_models")
