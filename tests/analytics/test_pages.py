@@ -16,7 +16,7 @@ from retentio.auth.models import Role
 from tests.analytics.helpers import PERIOD, contact, order, profile
 from tests.conftest import UserFactory, log_in
 
-SECTIONS = ("metrics", "levers", "cohorts", "rfm", "p-alive", "deciles", "flow", "holdout")
+SECTIONS = ("metrics", "levers", "cohorts", "rfm", "base", "p-alive", "deciles", "flow", "holdout")
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ CHARTS = (
     "levers",
     "cohorts",
     "rfm",
+    "base",
     "p-alive",
     "deciles",
     "flow",

@@ -1,4 +1,5 @@
-"""JSON API of analytics: metrics of a period (overall or per group) and monthly cohorts.
+"""JSON API of analytics: metrics of a period (overall or per group), monthly cohorts and
+the health of the customer base.
 
 Aggregates only, so every role may read them (the sales role's contact visibility does not
 apply, as on the Analytics page).
@@ -12,9 +13,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from retentio.analytics import cohorts, page_data, queries
+from retentio.analytics.base import base_health
 from retentio.analytics.cohorts import Measure
 from retentio.analytics.queries import GroupBy
-from retentio.analytics.schemas import CohortRead, CohortsRead, MetricsRead, MetricsRow, PeriodRead
+from retentio.analytics.schemas import (
+    BaseHealthRead,
+    CohortRead,
+    CohortsRead,
+    MetricsRead,
+    MetricsRow,
+    PeriodRead,
+)
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -61,3 +70,9 @@ def cohort_table(
     return CohortsRead(
         measure=measure, months=months, cohorts=[CohortRead.of(c, measure) for c in found]
     )
+
+
+@router.get("/base", response_model=BaseHealthRead)
+def base(session: SessionDep, _user: Viewer) -> BaseHealthRead:
+    """How many contacts each channel reaches for marketing, and how complete records are."""
+    return BaseHealthRead.of(base_health(session))

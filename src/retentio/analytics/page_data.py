@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from retentio.analytics import cohorts as cohort_reads
 from retentio.analytics import distributions
+from retentio.analytics.base import COMPLETENESS_FIELDS, BaseHealth, base_health
 from retentio.analytics.cohorts import Cohort, Measure
 from retentio.analytics.distributions import Bin, Decile, LifecycleFlow, RfmCell
 from retentio.analytics.formulas import LEVERS, LeverName, lever_changes, weakest_lever, what_if
@@ -56,6 +57,14 @@ UNKNOWN_GROUP_LABEL = N_("Unknown")
 
 
 # --- The period -----------------------------------------------------------------------------
+
+
+# The segment engine's channel names, as people call them.
+CHANNEL_LABELS: dict[str, str] = {
+    "email": N_("E-mail"),
+    "sms": N_("SMS"),
+    "telegram": N_("Telegram"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +300,7 @@ class AnalyticsPage:
     deciles: list[Decile]
     p_alive: list[Bin]
     flow: LifecycleFlow
+    base: BaseHealth
 
     @property
     def cohort_months(self) -> int:
@@ -317,6 +327,7 @@ class AnalyticsPage:
                 "width": 1 / len(self.p_alive) if self.p_alive else 0.05,
             },
             "flow": _flow_chart(self.flow, translate),
+            "base": _base_chart(self.base, translate),
             "levers": {
                 "x": [translate(row.label) for row in self.levers.rows],
                 "y": [None if row.change is None else 100 * row.change for row in self.levers.rows],
@@ -362,7 +373,19 @@ def build(
         deciles=distributions.clv_deciles(session),
         p_alive=distributions.p_alive_histogram(session),
         flow=distributions.lifecycle_flow(session, now),
+        base=base_health(session),
     )
+
+
+def _base_chart(base: BaseHealth, translate: Callable[[str], str]) -> dict[str, Any]:
+    """Shares in percent: reachable per channel, then each field of a complete record."""
+    rows = [(translate(CHANNEL_LABELS[name]), count) for name, count in base.reachable.items()]
+    rows += [(translate(COMPLETENESS_FIELDS[name]), count) for name, count in base.filled.items()]
+    return {
+        "x": [label for label, _count in rows],
+        "y": [round(100 * (base.share(count) or 0.0), 1) for _label, count in rows],
+        "reach": len(base.reachable),
+    }
 
 
 def _cohort_chart(cohorts: list[Cohort]) -> dict[str, Any]:

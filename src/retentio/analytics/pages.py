@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRouter
 
 from retentio.analytics import holdout, page_data
+from retentio.analytics.base import COMPLETENESS_FIELDS
 from retentio.analytics.cohorts import MEASURES, Measure
 from retentio.analytics.queries import GroupBy
 from retentio.auth.deps import CurrentUser, require
@@ -60,6 +61,8 @@ def analytics(request: Request, session: SessionDep, user: CurrentUser) -> Respo
         "group_label": page_data.group_label,
         "stage_label": page_data.stage_label,
         "segment_labels": SEGMENT_LABELS,
+        "channel_labels": page_data.CHANNEL_LABELS,
+        "completeness_labels": COMPLETENESS_FIELDS,
     }
     return render(request, "analytics/analytics.html", context, status_code=422 if error else 200)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from retentio.analytics.base import BaseHealth
 from retentio.analytics.cohorts import Cohort, Measure
 from retentio.analytics.page_data import Period
 from retentio.analytics.queries import GroupBy, PeriodMetrics
@@ -130,3 +131,34 @@ class CohortsRead(BaseModel):
     )
     months: int
     cohorts: list[CohortRead]
+
+
+class BaseHealthRead(BaseModel):
+    """The customer base: live contacts, reachable per channel, records holding each field."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "contacts": 2000,
+                    "reachable": {"email": 1304, "sms": 1342, "telegram": 6},
+                    "filled": {"email": 1900, "phone": 1800, "name": 2000},
+                    "completeness": 0.83,
+                }
+            ]
+        }
+    )
+
+    contacts: int
+    reachable: dict[str, int]
+    filled: dict[str, int]
+    completeness: float | None = Field(description="Mean share of the fields filled (0–1)")
+
+    @classmethod
+    def of(cls, health: BaseHealth) -> BaseHealthRead:
+        return cls(
+            contacts=health.contacts,
+            reachable=health.reachable,
+            filled=health.filled,
+            completeness=health.completeness,
+        )

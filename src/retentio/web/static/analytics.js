@@ -86,6 +86,16 @@
         yaxis: { tickformat: ",.0f", rangemode: "tozero" }
       });
     },
+    base: function (box, data) {
+      // Reachable channels first (blue), then the fields of a complete record (grey).
+      plot(box, [{
+        type: "bar", x: data.x, y: data.y,
+        marker: { color: data.x.map(function (_, i) { return i < data.reach ? BLUE : GREY; }) },
+        hovertemplate: "%{x}: %{y:.1f}%<extra></extra>"
+      }], {
+        yaxis: { ticksuffix: "%", range: [0, 100] }
+      });
+    },
     p_alive: function (box, data) {
       plot(box, [{
         type: "bar", x: data.x, y: data.y, width: data.width, marker: { color: BLUE },
