@@ -60,7 +60,12 @@ EXPLANATIONS: dict[str, str] = {
         "Orders the model expects from this customer in the next 90 days."
     ),
     "clv_12m": N_(
-        "Predicted revenue over the next 12 months (BG/NBD × Gamma-Gamma), discounted 1 % a month."
+        "Predicted revenue over the next 12 months (BG/NBD × Gamma-Gamma), discounted by one"
+        " percent a month."
+    ),
+    "p_alive_single_order": N_(
+        "BG/NBD cannot judge a customer with a single order: it assumes nobody leaves before a"
+        " repeat purchase. The churn risk then rests on the time since that order."
     ),
     "average_check": N_("Revenue divided by the number of orders that were not cancelled."),
     "mean_days_between": N_("Days from the first to the last order divided by repeat orders."),
