@@ -213,6 +213,9 @@ def build_sqlite(scale: float) -> str:
 def build_postgresql(server_url: str, scale: float) -> str:
     name = f"retentio_bench_segments_{str(scale).replace('.', '_')}"
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    # Built under another name and renamed when complete, so an interrupted build is redone.
+    partial = f"{name}_partial"
+    partial_url = make_url(server_url).set(database=partial).render_as_string(hide_password=False)
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         found = connection.execute(
@@ -220,8 +223,17 @@ def build_postgresql(server_url: str, scale: float) -> str:
         )
         if found.first() is not None:
             return url
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{partial}"'))
+        connection.execute(text(f'CREATE DATABASE "{partial}"'))
+    _load_postgresql(partial_url, scale)
+    get_engine(partial_url).dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'ALTER DATABASE "{partial}" RENAME TO "{name}"'))
     admin.dispose()
+    return url
+
+
+def _load_postgresql(url: str, scale: float) -> None:
     migrate.upgrade(url)
     columns = {
         "contacts": "contacts (id, email, phone, city, birthday, created_at)",
@@ -251,12 +263,13 @@ def build_postgresql(server_url: str, scale: float) -> str:
             "ALTER TABLE events ALTER context SET DEFAULT '{}'",
         ):
             cursor.execute(statement)
-        cursor.execute("SET session_replication_role = replica")  # no FK checks while loading
-        cursor.execute(
-            "INSERT INTO consent_events (id, contact_id, channel, purpose, granted, source, "
-            "occurred_at) VALUES (1, 1, 'email', 'marketing', true, 'bench', now())"
-        )
         for table, rows in _rows(scale).items():
+            if table == "consent":
+                # The consent states point at one consent event, of contact 1.
+                cursor.execute(
+                    "INSERT INTO consent_events (id, contact_id, channel, purpose, granted, "
+                    "source, occurred_at) VALUES (1, 1, 'email', 'marketing', true, 'bench', now())"
+                )
             started = time.perf_counter()
             count = 0
             with cursor.copy(f"COPY {columns[table]} FROM STDIN") as copy:  # type: ignore[attr-defined]
@@ -271,7 +284,6 @@ def build_postgresql(server_url: str, scale: float) -> str:
         raw.commit()
     finally:
         raw.close()
-    return url
 
 
 def _pg(value: Any) -> Any:
