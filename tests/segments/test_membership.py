@@ -96,9 +96,11 @@ def test_changed_contacts_refresh_touches_only_those_contacts(settings: Settings
         results = service.refresh_contacts(session, [b], now=NOW)
         # a changed too, but only b was reported: a stays until a full refresh
         assert _members(session, sid) == {a, b}
-        assert [(r.entered, r.left) for r in results] == [(1, 0)]
-        service.refresh_contacts(session, [a, b], now=NOW)
+        assert [(r.entered, r.left, r.size) for r in results] == [(1, 0, 2)]
+        again = service.refresh_contacts(session, [a, b], now=NOW)
         assert _members(session, sid) == {b}
+        # the stored size follows the changes without a recount
+        assert [(r.entered, r.left, r.size) for r in again] == [(0, 1, 1)]
 
 
 def test_deleted_contacts_leave_dynamic_segments(settings: Settings) -> None:

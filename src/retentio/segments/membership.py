@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Integer,
     MetaData,
     Table,
@@ -115,8 +116,14 @@ def refresh(
             ),
         )
     )
-    size = record_size(session, segment, now=now)
     entered, left = _changes_since(session, sid, mark)
+    if scoped:
+        # Counting a large segment's members costs more than the scoped refresh itself; the
+        # stored size moves by exactly what entered and left, atomically (refreshes may run
+        # side by side), and the scheduled full refresh counts again.
+        size = _store_size(session, segment, Segment.size + (entered - left), now=now)
+    else:
+        size = record_size(session, segment, now=now)
     return RefreshResult(sid, entered, left, size)
 
 
@@ -146,9 +153,18 @@ def record_size(session: Session, segment: Segment, *, now: datetime) -> int:
         )
         or 0
     )
-    session.execute(
-        update(Segment).where(Segment.id == segment.id).values(size=size, refreshed_at=now)
-    )
+    return _store_size(session, segment, size, now=now)
+
+
+def _store_size(
+    session: Session, segment: Segment, value: int | ColumnElement[int], *, now: datetime
+) -> int:
+    size: int = session.execute(
+        update(Segment)
+        .where(Segment.id == segment.id)
+        .values(size=value, refreshed_at=now)
+        .returning(Segment.size)
+    ).scalar_one()
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     upsert = module.insert(SegmentSize).values(segment_id=segment.id, day=now.date(), size=size)
     session.execute(
