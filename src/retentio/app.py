@@ -37,6 +37,7 @@ from retentio.forms import pages as forms_pages
 from retentio.forms import public as forms_public
 from retentio.imports import api as imports_api
 from retentio.imports import pages as imports_pages
+from retentio.messaging import public as messaging_public
 from retentio.migrate import ensure_current
 from retentio.profiles import api as profiles_api
 from retentio.segments import api as segments_api
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(segment_api.router)
     app.include_router(events_tracker.router)
     app.include_router(forms_public.router)
+    app.include_router(messaging_public.router)
     # HTML pages: one line per domain.
     app.include_router(events_pages.router)
     app.include_router(forms_pages.router)

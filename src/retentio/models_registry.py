@@ -13,6 +13,7 @@ from retentio.events import models as events_models
 from retentio.fields import models as fields_models
 from retentio.forms import models as forms_models
 from retentio.imports import models as imports_models
+from retentio.messaging import models as messaging_models
 from retentio.profiles import models as profiles_models
 from retentio.segments import models as segments_models
 
@@ -28,6 +29,7 @@ __all__ = [
     "fields_models",
     "forms_models",
     "imports_models",
+    "messaging_models",
     "profiles_models",
     "segments_models",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from retentio.imports import tasks as import_tasks
+from retentio.messaging import tasks as messaging_tasks
 from retentio.segments import tasks as segment_tasks
 
-__all__ = ["import_tasks", "segment_tasks"]
+__all__ = ["import_tasks", "messaging_tasks", "segment_tasks"]
