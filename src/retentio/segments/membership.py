@@ -180,6 +180,10 @@ def fill_scope(session: Session, contact_ids: Iterable[int]) -> int:
     for start in range(0, len(ids), SCOPE_BATCH):
         batch = ids[start : start + SCOPE_BATCH]
         session.execute(insert(SCOPE), [{"contact_id": i} for i in batch])
+    if session.get_bind().dialect.name == "postgresql":
+        # Autovacuum never analyses temporary tables: without statistics PostgreSQL guesses the
+        # scope's size and may anti-join whole event ranges before narrowing to these contacts.
+        session.execute(text(f"ANALYZE {SCOPE.name}"))
     return len(ids)
 
 
