@@ -301,6 +301,31 @@ def _median(fn: Callable[[], Any], runs: int = 3) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def _move(url: str, contact_ids: list[int], rng: random.Random) -> None:
+    """The change: these contacts moved to another city."""
+    with session_scope(url) as session:
+        for start in range(0, len(contact_ids), 5_000):
+            session.execute(
+                text("UPDATE contacts SET city = :city WHERE id IN :ids").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"city": rng.choice(CITIES), "ids": contact_ids[start : start + 5_000]},
+            )
+
+
+def _settle(url: str) -> None:
+    """What the database does on its own between the hourly full refresh and the next change,
+    kept out of the timing: SQLite checkpoints the write-ahead log the full refresh filled;
+    PostgreSQL's autovacuum analyses the member tables it rewrote."""
+    engine = get_engine(url)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE segment_members, segment_changes")
+
+
 def bench(url: str, label: str, *, changed: int) -> None:
     with session_scope(url, write=False) as session:
         node = queries.checked_rule(session, TYPICAL)
@@ -328,26 +353,22 @@ def bench(url: str, label: str, *, changed: int) -> None:
     )
     with session_scope(url, write=False) as session:
         top = session.scalar(text("SELECT max(id) FROM contacts")) or 0
+    _settle(url)
     rng = random.Random(10)
-    contact_ids = rng.sample(range(1, top + 1), min(changed, top))
-    with session_scope(url) as session:
-        # The change: these contacts moved to another city.
-        for start in range(0, len(contact_ids), 5_000):
-            chunk = contact_ids[start : start + 5_000]
-            session.execute(
-                text("UPDATE contacts SET city = :city WHERE id IN :ids").bindparams(
-                    bindparam("ids", expanding=True)
-                ),
-                {"city": rng.choice(CITIES), "ids": chunk},
-            )
-    started = time.perf_counter()
-    with session_scope(url) as session:
-        results = service.refresh_contacts(session, contact_ids, now=NOW + timedelta(minutes=5))
-    seconds = time.perf_counter() - started
-    moved = sum(r.entered + r.left for r in results)
+    runs = []
+    for _ in range(3):
+        contact_ids = rng.sample(range(1, top + 1), min(changed, top))
+        _move(url, contact_ids, rng)
+        started = time.perf_counter()
+        with session_scope(url) as session:
+            results = service.refresh_contacts(session, contact_ids, now=NOW + timedelta(minutes=5))
+        runs.append((time.perf_counter() - started, sum(r.entered + r.left for r in results)))
+        _settle(url)
+    seconds, moved = sorted(runs)[1]
     print(
-        f"[{label}] refresh of {len(results)} dynamic segments after {len(contact_ids):,} changed "
-        f"contacts: {seconds:.2f} s ({moved:,} entered or left)  target ≤ 10 s"
+        f"[{label}] refresh of {len(results)} dynamic segments after {changed:,} changed "
+        f"contacts: {seconds:.2f} s, median of 3 ({moved:,} entered or left; runs "
+        f"{', '.join(f'{r:.1f}' for r, _ in runs)} s)  target ≤ 10 s"
     )
     with session_scope(url) as session:
         session.execute(text("DELETE FROM segments"))
