@@ -1,4 +1,5 @@
-"""SQL functions the analytics reads need that SQLite and PostgreSQL spell differently.
+"""SQL functions the analytics and dashboard reads need, which SQLite and PostgreSQL spell
+differently.
 
 Only expressions live here, no queries.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Integer
+from sqlalchemy import BigInteger, Date, Float, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -89,3 +90,22 @@ def month_index(moment: date | datetime) -> int:
 def month_start(index: int) -> date:
     """The first day of the month with this index."""
     return date(index // 12, index % 12 + 1, 1)
+
+
+class UtcDate(FunctionElement[date]):
+    """The UTC calendar day of a UTC timestamp column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(UtcDate, "sqlite")
+def _utc_date_sqlite(element: UtcDate, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps UTC timestamps as text; date() gives 'YYYY-MM-DD'.
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(UtcDate, "postgresql")
+def _utc_date_postgresql(element: UtcDate, compiler: SQLCompiler, **kw: Any) -> str:
+    # Whatever the session's TimeZone, the day is the UTC one.
+    return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC') AS DATE)"

@@ -13,13 +13,11 @@ from decimal import Decimal
 from importlib import metadata
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Date, func, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from retentio.analytics.queries import PeriodMetrics, metrics
+from retentio.analytics.sqlfunc import UtcDate
 from retentio.commerce.models import Order, OrderStatus
 from retentio.contacts.models import Contact
 from retentio.kit.text import N_
@@ -38,25 +36,6 @@ KpiKind = Literal["money", "number", "percent"]
 
 # The segments a win-back pays off most for, in order of preference.
 ACTION_SEGMENTS = (Segment.CANT_LOSE.value, Segment.AT_RISK.value)
-
-
-class _UtcDate(FunctionElement[date]):
-    """The UTC calendar day of a UTC timestamp column."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(_UtcDate, "sqlite")
-def _utc_date_sqlite(element: _UtcDate, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps UTC timestamps as text; date() gives 'YYYY-MM-DD'.
-    return f"date({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_UtcDate, "postgresql")
-def _utc_date_postgresql(element: _UtcDate, compiler: SQLCompiler, **kw: Any) -> str:
-    # Whatever the session's TimeZone, the day is the UTC one.
-    return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC') AS DATE)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +189,7 @@ def weekly_revenue(session: Session, today: date, weeks: int = TREND_WEEKS) -> l
     One grouped query gives the revenue per UTC day; the days are put into weeks here.
     """
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
-    day = _UtcDate(Order.placed_at)
+    day = UtcDate(Order.placed_at)
     statement = (
         select(day, func.sum(Order.total - Order.refunded_total))
         .join(Contact, Contact.id == Order.contact_id)
