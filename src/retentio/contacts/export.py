@@ -284,12 +284,12 @@ def write_xlsx(
         with session_scope(url, write=False) as session:
             for row, values in enumerate(records(session, user, flt, columns), start=1):
                 for col, value in enumerate(values):
-                    _write_cell(sheet, row, col, value, styles)
+                    write_cell(sheet, row, col, value, styles)
     finally:
         book.close()
 
 
-def _write_cell(sheet: Any, row: int, col: int, value: Value, styles: dict[str, Any]) -> None:
+def write_cell(sheet: Any, row: int, col: int, value: Value, styles: dict[str, Any]) -> None:
     if value is None:
         return
     if isinstance(value, bool):

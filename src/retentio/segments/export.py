@@ -74,6 +74,6 @@ def write_xlsx(
             for row, values in enumerate(rows, start=1):
                 for col, value in enumerate(values):
                     # The contact export's cell writer: text stays text, risky text is quoted.
-                    export._write_cell(sheet, row, col, value, styles)
+                    export.write_cell(sheet, row, col, value, styles)
     finally:
         book.close()
