@@ -22,6 +22,9 @@ from retentio.db import Base, UTCDateTime, enum_type, utcnow
 class AccountKind(enum.StrEnum):
     SMTP = "smtp"
     FILE = "file"  # development sink: each message written as an .eml file
+    SMS_HTTP = "sms_http"  # an SMS provider's HTTP API
+    TELEGRAM = "telegram"  # a Telegram bot
+    WEBHOOK = "webhook"  # a generic JSON POST to an endpoint of the user's
 
 
 class MessageState(enum.StrEnum):
@@ -39,9 +42,11 @@ class SkipReason(enum.StrEnum):
     SUPPRESSED = "suppressed"
     FREQUENCY_CAP = "frequency_cap"
     CONTACT_GONE = "contact_gone"  # deleted, erased or merged away
+    TOPIC_OPT_OUT = "topic_opt_out"  # the contact turned this topic off on the preference page
 
 
 class EventKind(enum.StrEnum):
+    DELIVERED = "delivered"  # a provider's delivery report (SMS, messengers)
     OPEN = "open"
     CLICK = "click"
     UNSUBSCRIBE = "unsubscribe"
@@ -73,6 +78,20 @@ class SendingAccount(Base):
     dkim_private_key: Mapped[str] = mapped_column(Text, default="")
     # 0 means as fast as the server takes them.
     rate_per_second: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Topic(Base):
+    """What a marketing message is about ("News", "Sales", "Tips"): contacts can turn topics off
+    one by one on the preference page instead of unsubscribing from everything."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -113,6 +132,8 @@ class Message(Base):
     purpose: Mapped[Purpose] = mapped_column(enum_type(Purpose))
     account_id: Mapped[int] = mapped_column(ForeignKey("sending_accounts.id"))
     content_id: Mapped[int] = mapped_column(ForeignKey("message_contents.id"))
+    # Marketing messages may belong to a topic the contact can opt out of.
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"))
     # Extra template variables of this one message (order number, recommended products …).
     variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[MessageState] = mapped_column(enum_type(MessageState))

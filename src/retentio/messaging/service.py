@@ -61,6 +61,9 @@ class NewMessage:
     purpose: Purpose
     channel: Channel = Channel.EMAIL
     variables: dict[str, Any] = field(default_factory=dict)
+    topic_id: int | None = None
+    # Not sent before this time (a local hour chosen per contact); None: as soon as possible.
+    not_before: datetime | None = None
 
 
 def create_account(
@@ -132,9 +135,10 @@ def _row(new: NewMessage, now: datetime) -> dict[str, Any]:
         "account_id": new.account_id,
         "content_id": new.content_id,
         "variables": new.variables,
+        "topic_id": new.topic_id,
         "state": MessageState.QUEUED,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": new.not_before or now,
         "created_at": now,
     }
 
