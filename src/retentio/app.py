@@ -37,6 +37,8 @@ from retentio.forms import pages as forms_pages
 from retentio.forms import public as forms_public
 from retentio.imports import api as imports_api
 from retentio.imports import pages as imports_pages
+from retentio.messaging import api as messaging_api
+from retentio.messaging import hooks as messaging_hooks
 from retentio.messaging import public as messaging_public
 from retentio.migrate import ensure_current
 from retentio.profiles import api as profiles_api
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_tracker.router)
     app.include_router(forms_public.router)
     app.include_router(messaging_public.router)
+    app.include_router(messaging_hooks.router)
     # HTML pages: one line per domain.
     app.include_router(events_pages.router)
     app.include_router(forms_pages.router)
@@ -140,6 +143,7 @@ def _api_router() -> APIRouter:
     api.include_router(forms_api.router)
     api.include_router(imports_api.router)
     api.include_router(segments_api.router)
+    api.include_router(messaging_api.router)
     api.include_router(analytics_api.router)
     api.include_router(profiles_api.router)
     return api

@@ -1,13 +1,17 @@
-"""Fixtures of the messaging tests: a real SMTP server (aiosmtpd) in the test process, a DKIM
-key pair with its DNS record, and factories for contacts, accounts and contents."""
+"""Fixtures of the messaging tests: a real SMTP server (aiosmtpd) in the test process, a real
+HTTP server standing in for SMS providers, Telegram and webhook receivers, a DKIM key pair with
+its DNS record, and factories for contacts, accounts and contents."""
 
 from __future__ import annotations
 
 import base64
+import json
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -130,7 +134,9 @@ class World:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def contact(self, *, consent: bool | None = True, **fields: Any) -> int:
+    def contact(
+        self, *, consent: bool | None = True, channel: Channel = Channel.EMAIL, **fields: Any
+    ) -> int:
         fields.setdefault("first_name", "Анна")
         fields.setdefault("email", "anna@example.org")
         with session_scope(self.url) as session:
@@ -141,7 +147,7 @@ class World:
                 record_consent(
                     session,
                     contact.id,
-                    channel=Channel.EMAIL,
+                    channel=channel,
                     purpose=Purpose.MARKETING,
                     granted=consent,
                     source="test",
@@ -165,6 +171,22 @@ class World:
                 **options,
             ).id
 
+    def text_account(
+        self, kind: AccountKind, settings: dict[str, Any], *, channel: Channel, **options: Any
+    ) -> int:
+        with session_scope(self.url) as session:
+            return service.create_account(
+                session,
+                name=options.pop("name", f"{kind.value}-{channel.value}"),
+                kind=kind,
+                channel=channel,
+                # The service still asks every account for an e-mail sender.
+                from_address="sms@shop.example",
+                from_name="TeaShop",
+                settings=settings,
+                **options,
+            ).id
+
     def content(self, **parts: Any) -> int:
         parts.setdefault("subject", "{{ contact.first_name }}, скидка на чай")
         parts.setdefault(
@@ -181,3 +203,70 @@ class World:
 @pytest.fixture
 def world(settings: Settings) -> World:
     return World(settings.database_url)
+
+
+@dataclass
+class Hit:
+    """One request the provider received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Answer = Callable[[Hit], tuple[int, Any]]
+
+
+@dataclass
+class Provider:
+    """A real HTTP server on loopback: records every request and answers with `answer(hit)`,
+    a status and a JSON-able body (a `str` body is sent as is)."""
+
+    url: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    answer: Answer = lambda _hit: (200, {"ok": True})
+
+
+def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            hit = Hit(self.command, self.path, dict(self.headers.items()), body)
+            provider.hits.append(hit)
+            status, reply = provider.answer(hit)
+            data = reply.encode() if isinstance(reply, str) else json.dumps(reply).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client gave up waiting (the timeout tests)
+
+        do_POST = do_PUT = _serve  # noqa: N815 - the names http.server calls
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    return Handler
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    found = Provider()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(found))
+    found.url = f"http://127.0.0.1:{server.server_address[1]}"
+    # A short poll: shutdown() waits up to one interval, at every test's teardown.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -1,7 +1,9 @@
-"""One contact's history, newest first: events, orders, notes, consent, merges and changes.
+"""One contact's history, newest first: events, orders, messages, notes, consent, merges and
+changes.
 
-Each source is read with its own bounded query (the newest `limit` rows), the actors' names
-with one more, and the lists are merged in memory: seven queries whatever the history holds.
+Each source is read with its own bounded query (the newest `limit` rows; messages come with
+their opens, clicks and bounces in the same query), the actors' names with one more, and the
+lists are merged in memory: eight queries whatever the history holds.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +23,9 @@ from retentio.commerce.models import Order
 from retentio.consent.models import ConsentEvent
 from retentio.contacts.models import ContactMerge, ContactNote
 from retentio.events.models import Event
+from retentio.kit.text import N_
+from retentio.messaging.models import MessageState, SkipReason
+from retentio.messaging.timeline_queries import EventGroup, MessageEntry, contact_messages
 
 LIMIT = 200
 MAX_PROPERTIES = 4
@@ -27,7 +33,27 @@ MAX_VALUE = 80
 # Segment's context shape: {"page": {"url"}, "campaign": {"source", "medium", "name"}}.
 CAMPAIGN_KEYS = ("source", "medium", "name")
 
-Kind = Literal["event", "order", "note", "consent", "merge", "change"]
+Kind = Literal["event", "order", "message", "note", "consent", "merge", "change"]
+# Words for messaging's values; the template translates them.
+SOURCE_LABELS = {"campaign": N_("Campaign"), "journey": N_("Journey"), "test": N_("Test send")}
+STATE_LABELS = {
+    MessageState.QUEUED: N_("queued"),
+    MessageState.HELD: N_("held: the campaign is paused"),
+    MessageState.SENDING: N_("sending"),
+    MessageState.SENT: N_("sent"),
+    MessageState.FAILED: N_("failed"),
+    MessageState.UNKNOWN: N_("unknown: the sender stopped while sending it"),
+    MessageState.SKIPPED: N_("not sent"),
+}
+SKIP_REASON_LABELS = {
+    SkipReason.NO_ADDRESS: N_("no address for this channel"),
+    SkipReason.NO_CONSENT: N_("no consent"),
+    SkipReason.SUPPRESSED: N_("the address is suppressed"),
+    SkipReason.FREQUENCY_CAP: N_("frequency cap reached"),
+    SkipReason.CONTACT_GONE: N_("the contact was deleted, erased or merged"),
+    SkipReason.CANCELLED: N_("the campaign was cancelled"),
+    SkipReason.TOPIC_OPT_OUT: N_("the contact turned this topic off"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,9 +65,24 @@ class TimelineItem:
     details: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MessageLine:
+    """A message with its words chosen: source, state and skip reason are labels to translate
+    (an unknown source kind shows as it is); each event group comes with its URL shortened."""
+
+    message: MessageEntry
+    source: str
+    state: str
+    reason: str | None
+    # The subject is the content's template as written, so `{{ … }}` is shown as code.
+    template: bool
+    events: list[tuple[EventGroup, str]]
+
+
 def timeline(session: Session, contact_id: int, *, limit: int = LIMIT) -> list[TimelineItem]:
     events = _newest(session, Event, contact_id, Event.occurred_at, limit)
     orders = _newest(session, Order, contact_id, Order.placed_at, limit)
+    messages = contact_messages(session, contact_id, limit=limit)
     notes = _newest(session, ContactNote, contact_id, ContactNote.created_at, limit)
     consents = _newest(session, ConsentEvent, contact_id, ConsentEvent.occurred_at, limit)
     merges = session.scalars(
@@ -64,6 +105,7 @@ def timeline(session: Session, contact_id: int, *, limit: int = LIMIT) -> list[T
     items = [
         *(TimelineItem("event", e.occurred_at, e, details=event_details(e)) for e in events),
         *(TimelineItem("order", o.placed_at, o) for o in orders),
+        *(TimelineItem("message", m.at, message_line(m)) for m in messages),
         *(TimelineItem("note", n.created_at, n, _name(names, n.author_id)) for n in notes),
         *(TimelineItem("consent", c.occurred_at, c, _name(names, c.actor_id)) for c in consents),
         *(TimelineItem("merge", m.merged_at, m, _name(names, m.actor_id)) for m in merges),
@@ -88,6 +130,25 @@ def event_details(event: Event) -> list[tuple[str, str]]:
     if utm:
         details.append(("utm", " / ".join(utm)))
     return details
+
+
+def message_line(message: MessageEntry) -> MessageLine:
+    return MessageLine(
+        message=message,
+        source=SOURCE_LABELS.get(message.source_kind, message.source_kind),
+        state=STATE_LABELS[message.state],
+        reason=SKIP_REASON_LABELS[message.skip_reason] if message.skip_reason else None,
+        template="{{" in message.subject or "{%" in message.subject,
+        events=[(group, _short_url(group.url)) for group in message.events],
+    )
+
+
+def _short_url(url: str | None) -> str:
+    """Host and path: the query string is mostly UTM parameters the campaign already names."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return _short(f"{parts.netloc}{parts.path}".rstrip("/") or url)
 
 
 def _mapping(value: object) -> dict[str, Any]:

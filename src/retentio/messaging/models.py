@@ -29,6 +29,7 @@ class AccountKind(enum.StrEnum):
 
 class MessageState(enum.StrEnum):
     QUEUED = "queued"
+    HELD = "held"  # its campaign is paused: not claimed until it resumes
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
@@ -42,6 +43,7 @@ class SkipReason(enum.StrEnum):
     SUPPRESSED = "suppressed"
     FREQUENCY_CAP = "frequency_cap"
     CONTACT_GONE = "contact_gone"  # deleted, erased or merged away
+    CANCELLED = "cancelled"  # its campaign was cancelled before it went out
     TOPIC_OPT_OUT = "topic_opt_out"  # the contact turned this topic off on the preference page
 
 
@@ -120,6 +122,8 @@ class Message(Base):
         Index("ix_messages_state_due", "state", "next_attempt_at"),
         # The frequency cap and the contact's timeline.
         Index("ix_messages_contact_claimed", "contact_id", "claimed_at"),
+        # Delivery reports and bounces find their message by the provider's id.
+        Index("ix_messages_provider_message_id", "provider_message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

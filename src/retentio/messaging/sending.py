@@ -11,6 +11,10 @@ Rules, in order: the contact still exists, has an address for the channel, has c
 the purpose (marketing needs it explicitly), the address is not suppressed — each otherwise
 `skipped(reason)`; then, for marketing, quiet hours (deferred to the window's end) and the
 frequency cap (skipped), both in the contact's time zone.
+
+An account's transport is either an e-mail one (SMTP, file sink: the message rendered to bytes)
+or a text one (`channels`: SMS, Telegram, webhook), which gets the text template alone, its
+links tracked and, for marketing, an unsubscribe line; the webhook also gets subject and HTML.
 """
 
 from __future__ import annotations
@@ -29,22 +33,22 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from retentio.consent.models import Channel, Purpose, SuppressionReason
-from retentio.consent.service import address_for, suppress
+from retentio.consent.models import Channel, Purpose
+from retentio.consent.service import address_for
 from retentio.contacts.models import Contact
-from retentio.messaging import queries
+from retentio.messaging import bounces, queries
+from retentio.messaging.channels import TEXT_KINDS, TextMessage, TextTransport, text_transport
 from retentio.messaging.dkim import DkimKey, load_key
 from retentio.messaging.email import Address, Email, domain_of, new_message_id, render_bytes
 from retentio.messaging.models import (
     AccountKind,
-    EventKind,
     Message,
     MessageContent,
-    MessageEvent,
     MessageState,
     SendingAccount,
     SkipReason,
 )
+from retentio.messaging.plaintext import track_text, with_unsubscribe
 from retentio.messaging.policy import SendPolicy, over_cap, quiet_until, zone
 from retentio.messaging.templates import (
     TemplateRenderError,
@@ -79,8 +83,12 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # Frequency caps look back at most a week, plus a day for the widest time-zone offsets.
 CAP_LOOKBACK = timedelta(days=8)
 _BODY_OPEN = re.compile(r"<body[^>]*>", re.IGNORECASE)
+# Channels whose marketing messages get an unsubscribe line when the text has no link of its
+# own: e-mail has List-Unsubscribe, these have nothing else.
+_FOOTER_CHANNELS = frozenset({Channel.SMS, Channel.MESSENGER})
 
 TransportFactory = Callable[[SendingAccount], Transport]
+TextTransportFactory = Callable[[SendingAccount], TextTransport]
 
 
 def default_transport(account: SendingAccount) -> Transport:
@@ -136,6 +144,18 @@ class _Account:
     down: TransientFailure | None = None  # the account failed at the connection this batch
 
 
+@dataclass
+class _TextAccount:
+    """An account of a text channel: no envelope, no DKIM."""
+
+    id: int
+    transport: TextTransport
+    pacer: Pacer
+    # The webhook passes subject and HTML on; SMS and Telegram carry the text alone.
+    rich: bool
+    down: TransientFailure | None = None
+
+
 @dataclass(frozen=True)
 class _Job:
     message: Message
@@ -154,6 +174,8 @@ class _Job:
 class _Outcome:
     job: _Job
     error: Exception | None = None
+    # The id a text channel's provider gave the message (e-mail's is fixed at the claim).
+    provider_id: str | None = None
 
 
 @dataclass
@@ -177,14 +199,16 @@ class Sender:
         links: Links,
         policy: SendPolicy | None = None,
         transport_factory: TransportFactory = default_transport,
+        text_transport_factory: TextTransportFactory = text_transport,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.links = links
         self.policy = policy or SendPolicy()
         self.transport_factory = transport_factory
+        self.text_transport_factory = text_transport_factory
         self.clock, self.sleep = clock, sleep
-        self.accounts: dict[int, _Account] = {}
+        self.accounts: dict[int, _Account | _TextAccount] = {}
 
     def close(self) -> None:
         for account in self.accounts.values():
@@ -215,10 +239,19 @@ class Sender:
             account.down = None
         return report
 
-    def _account(self, session: Session, account_id: int) -> _Account:
+    def _account(self, session: Session, account_id: int) -> _Account | _TextAccount:
         if account_id not in self.accounts:
             row = session.get(SendingAccount, account_id)
             assert row is not None  # a foreign key
+            pacer = Pacer(row.rate_per_second, clock=self.clock, sleep=self.sleep)
+            if row.kind in TEXT_KINDS:
+                self.accounts[account_id] = _TextAccount(
+                    id=row.id,
+                    transport=self.text_transport_factory(row),
+                    pacer=pacer,
+                    rich=row.kind == AccountKind.WEBHOOK,
+                )
+                return self.accounts[account_id]
             dkim = None
             if row.dkim_private_key:
                 dkim = load_key(row.dkim_domain, row.dkim_selector, row.dkim_private_key)
@@ -229,7 +262,7 @@ class Sender:
                 unsubscribe_mailto=row.unsubscribe_mailto,
                 dkim=dkim,
                 transport=self.transport_factory(row),
-                pacer=Pacer(row.rate_per_second, clock=self.clock, sleep=self.sleep),
+                pacer=pacer,
             )
         return self.accounts[account_id]
 
@@ -282,9 +315,10 @@ class Sender:
                 message.state, message.claimed_at = MessageState.SENDING, now
                 message.attempts += 1
                 message.address = decision
-                message.provider_message_id = new_message_id(
-                    domain_of(account.envelope_from), f"m{message.id}"
-                )
+                if isinstance(account, _Account):
+                    message.provider_message_id = new_message_id(
+                        domain_of(account.envelope_from), f"m{message.id}"
+                    )
                 jobs.append(self._job(message, decision, batch))
         return jobs
 
@@ -341,6 +375,10 @@ class Sender:
         if account.down is not None:
             return _Outcome(job, account.down)
         try:
+            if isinstance(account, _TextAccount):
+                text = self._render_text(job, rich=account.rich)
+                account.pacer.wait()
+                return _Outcome(job, provider_id=account.transport.send(text))
             data = self._render(job, account, now)
             account.pacer.wait()
             account.transport.deliver(
@@ -376,12 +414,42 @@ class Sender:
         )
         return render_bytes(email, dkim=account.dkim)
 
+    def _render_text(self, job: _Job, *, rich: bool) -> TextMessage:
+        message = job.message
+        if rich:
+            rendered = render_content(compile_content(*job.sources), job.variables)
+        else:
+            # The text template alone: a broken HTML part must not fail an SMS that never uses it.
+            rendered = render_content(compile_content("", "", "", job.sources[3]), job.variables)
+        html = ""
+        if rendered.html:
+            html = track_html(rendered.html, self.links, message.id, job.utm)
+            if rendered.preheader:
+                html = _with_preheader(html, rendered.preheader)
+        text = track_text(rendered.text, self.links, message.id, job.utm)
+        unsubscribe = job.variables["links"]["unsubscribe"] if job.marketing else ""
+        if unsubscribe and message.channel in _FOOTER_CHANNELS:
+            text = with_unsubscribe(text, unsubscribe, job.variables["contact"]["language"])
+        return TextMessage(
+            message_id=message.id,
+            contact_id=message.contact_id,
+            channel=message.channel,
+            to=job.address,
+            text=text,
+            subject=rendered.subject,
+            html=html,
+            variables=dict(message.variables or {}),
+            unsubscribe_url=unsubscribe,
+        )
+
     def _record(
         self, session: Session, outcome: _Outcome, now: datetime, report: SendReport
     ) -> None:
         message, error = outcome.job.message, outcome.error
         if error is None:
             message.state, message.sent_at, message.finished_at = MessageState.SENT, now, now
+            if outcome.provider_id is not None:
+                message.provider_message_id = outcome.provider_id
             report.sent += 1
             return
         message.error = str(error)[:2000]
@@ -393,16 +461,7 @@ class Sender:
         message.state, message.finished_at = MessageState.FAILED, now
         report.failed += 1
         if isinstance(error, PermanentFailure) and error.bounce:
-            session.add(
-                MessageEvent(
-                    message_id=message.id,
-                    contact_id=message.contact_id,
-                    kind=EventKind.BOUNCE_HARD,
-                    detail=str(error)[:2000],
-                    occurred_at=now,
-                )
-            )
-            suppress(session, message.channel, outcome.job.address, SuppressionReason.HARD_BOUNCE)
+            bounces.record_bounce(session, message.id, hard=True, detail=str(error), now=now)
 
 
 def _with_preheader(body: str, preheader: str) -> str:

@@ -20,6 +20,7 @@ from retentio.db import UTCDateTime
 from retentio.errors import InvalidInput, NotFound
 from retentio.kit.upsert import insert_ignoring, insert_or_ignore
 from retentio.messaging import queries
+from retentio.messaging.channels import TEXT_KINDS, checked_settings
 from retentio.messaging.dkim import load_key
 from retentio.messaging.models import (
     AccountKind,
@@ -81,7 +82,8 @@ def create_account(
     dkim_private_key: str = "",
     rate_per_second: float = 0.0,
 ) -> SendingAccount:
-    if "@" not in from_address:
+    settings = checked_settings(kind, settings or {})
+    if kind not in TEXT_KINDS and "@" not in from_address:
         raise InvalidInput("The sender address is not an e-mail.", details={"field": "from"})
     if dkim_private_key:
         load_key(dkim_domain, dkim_selector, dkim_private_key)  # refuse a broken key now
@@ -91,7 +93,7 @@ def create_account(
         name=name,
         channel=channel,
         kind=kind,
-        settings=settings or {},
+        settings=settings,
         from_address=from_address,
         from_name=from_name,
         unsubscribe_mailto=unsubscribe_mailto,

@@ -7,6 +7,8 @@ Create Date: 2026-12-04 04:40:00
 
 from collections.abc import Sequence
 
+from alembic import op
+
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +16,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # Delivery reports and bounces find their message by the provider's id.
+    op.create_index("ix_messages_provider_message_id", "messages", ["provider_message_id"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_messages_provider_message_id", table_name="messages")
