@@ -16,6 +16,7 @@ from retentio.analytics import api as analytics_api
 from retentio.analytics import pages as analytics_pages
 from retentio.auth import api as auth_api
 from retentio.auth import pages as auth_pages
+from retentio.campaigns import api as campaigns_api
 from retentio.commerce import api as commerce_api
 from retentio.commerce import pages as commerce_pages
 from retentio.companies import api as companies_api
@@ -143,6 +144,7 @@ def _api_router() -> APIRouter:
     api.include_router(forms_api.router)
     api.include_router(imports_api.router)
     api.include_router(segments_api.router)
+    api.include_router(campaigns_api.router)
     api.include_router(messaging_api.router)
     api.include_router(analytics_api.router)
     api.include_router(profiles_api.router)

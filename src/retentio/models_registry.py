@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from retentio.audit import models as audit_models
 from retentio.auth import models as auth_models
+from retentio.campaigns import models as campaigns_models
 from retentio.commerce import models as commerce_models
 from retentio.companies import models as companies_models
 from retentio.consent import models as consent_models
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "audit_models",
     "auth_models",
+    "campaigns_models",
     "commerce_models",
     "companies_models",
     "consent_models",
