@@ -14,7 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, status
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
-from retentio.campaigns import queries, service, tasks
+from retentio.campaigns import proofs, queries, service, tasks
 from retentio.campaigns.models import Campaign
 from retentio.campaigns.schemas import (
     CampaignIn,
@@ -24,7 +24,9 @@ from retentio.campaigns.schemas import (
     IncrementalRead,
     IntervalRead,
     LaunchIn,
+    ProofRead,
     ReportRead,
+    TestSendIn,
     TimePointRead,
     VariantRead,
     VariantReportRead,
@@ -33,7 +35,7 @@ from retentio.campaigns.stats import GroupOutcome, Interval
 from retentio.db import utcnow
 from retentio.messaging import tasks as messaging_tasks
 from retentio.messaging.models import EventKind, MessageState
-from retentio.web.deps import SessionDep
+from retentio.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 Writer = Annotated[User, Depends(require(Permission.MARKETING))]
@@ -108,6 +110,24 @@ def resume(
 @router.post("/{campaign_id}/cancel", response_model=CampaignRead)
 def cancel(campaign_id: int, session: SessionDep, _user: Writer) -> CampaignRead:
     return _read(session, service.cancel(session, campaign_id, now=utcnow()))
+
+
+@router.post("/{campaign_id}/test", response_model=ProofRead)
+def send_test(
+    campaign_id: int, body: TestSendIn, session: SessionDep, user: Writer, settings: SettingsDep
+) -> ProofRead:
+    """Send one variant to the caller (or `address`), filled with `contact_id`'s data."""
+    sent_to = proofs.send_proof(
+        session,
+        campaign_id,
+        address=body.address,
+        contact_id=body.contact_id,
+        variant_id=body.variant_id,
+        user=user,
+        settings=settings,
+        now=utcnow(),
+    )
+    return ProofRead(address=sent_to)
 
 
 def _interval(interval: Interval) -> IntervalRead:

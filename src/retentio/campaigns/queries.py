@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Float, case, cast, distinct, func, select
+from sqlalchemy import Float, cast, distinct, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -140,13 +140,12 @@ def _message_figures(session: Session, campaign: Campaign) -> dict[int | None, F
 def _outcomes(
     session: Session, campaign: Campaign, start: datetime, end: datetime
 ) -> dict[tuple[RecipientGroup, int | None], GroupOutcome]:
-    revenue = case(
-        (Order.status == OrderStatus.CANCELLED, 0.0),
-        else_=cast(Order.total, Float) - cast(Order.refunded_total, Float),
-    )
+    # A cancelled order is no conversion; a refund lowers the revenue but the purchase counts.
+    revenue = cast(Order.total, Float) - cast(Order.refunded_total, Float)
     per_contact = (
         select(Order.contact_id, func.sum(revenue).label("revenue"))
         .where(
+            Order.status != OrderStatus.CANCELLED,
             Order.placed_at >= start,
             Order.placed_at < end,
             Order.contact_id.in_(

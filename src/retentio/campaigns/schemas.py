@@ -98,6 +98,10 @@ class TestSendIn(BaseModel):
     variant_id: int | None = None
 
 
+class ProofRead(BaseModel):
+    address: str
+
+
 class IntervalRead(BaseModel):
     estimate: float
     low: float

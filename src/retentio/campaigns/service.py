@@ -292,6 +292,14 @@ def queue_ready(
         queued, last_id = queued + len(batch), batch[-1][0]
 
 
+def content_for(variant: CampaignVariant, language: str | None) -> int:
+    """The variant's content in the contact's language ("ru-RU" finds "ru"), else its default."""
+    if not language:
+        return variant.content_id
+    code = language.lower().split("-")[0]
+    return variant.locale_content_ids.get(code, variant.content_id)
+
+
 def _message(
     campaign: Campaign,
     variant: CampaignVariant,
@@ -299,14 +307,10 @@ def _message(
     language: str | None,
     not_before: datetime,
 ) -> NewMessage:
-    content_id = variant.content_id
-    if language:
-        code = language.lower().split("-")[0]
-        content_id = variant.locale_content_ids.get(code, content_id)
     return NewMessage(
         key=OutboxKey(SOURCE, campaign.id, STEP, contact_id),
         account_id=campaign.account_id,
-        content_id=content_id,
+        content_id=content_for(variant, language),
         purpose=campaign.purpose,
         channel=campaign.channel,
         topic_id=campaign.topic_id,

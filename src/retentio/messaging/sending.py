@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from retentio.consent.models import Channel, Purpose
 from retentio.consent.service import address_for
 from retentio.contacts.models import Contact
+from retentio.errors import InvalidInput
 from retentio.messaging import bounces, queries
 from retentio.messaging.channels import TEXT_KINDS, TextMessage, TextTransport, text_transport
 from retentio.messaging.dkim import DkimKey, load_key
@@ -82,6 +83,8 @@ RETRY_DELAYS = (
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # Frequency caps look back at most a week, plus a day for the widest time-zone offsets.
 CAP_LOOKBACK = timedelta(days=8)
+# Marks a test message in the recipient's inbox, so it is never mistaken for the real send.
+PROOF_PREFIX = "[Test] "
 _BODY_OPEN = re.compile(r"<body[^>]*>", re.IGNORECASE)
 # Channels whose marketing messages get an unsubscribe line when the text has no link of its
 # own: e-mail has List-Unsubscribe, these have nothing else.
@@ -170,6 +173,23 @@ class _Job:
     marketing: bool
 
 
+@dataclass(frozen=True)
+class Proof:
+    """A test message an author sends to themself before the real send."""
+
+    account_id: int
+    channel: Channel
+    purpose: Purpose
+    content: MessageContent
+    contact: Contact  # whose data fills the template; may be a transient stand-in
+    profile: Profile | None
+    address: str
+
+
+class ProofFailed(InvalidInput):
+    """The channel refused the test message or its template failed; the text says why."""
+
+
 @dataclass
 class _Outcome:
     job: _Job
@@ -238,6 +258,41 @@ class Sender:
         for account in self.accounts.values():
             account.down = None
         return report
+
+    def send_proof(self, session: Session, proof: Proof, *, now: datetime) -> None:
+        """Render `proof.content` with the contact's data and send it straight to
+        `proof.address`: no outbox row, no rules (the author asked for it), links signed for
+        a message that does not exist, so clicking them records nothing. Raises ProofFailed."""
+        account = self._account(session, proof.account_id)
+        message = Message(
+            id=0,
+            channel=proof.channel,
+            purpose=proof.purpose,
+            contact_id=proof.contact.id or 0,
+            account_id=proof.account_id,
+            content_id=proof.content.id,
+            variables={},
+        )
+        if isinstance(account, _Account):
+            message.provider_message_id = new_message_id(
+                domain_of(account.envelope_from), f"proof{int(now.timestamp())}"
+            )
+        content = proof.content
+        job = _Job(
+            message=message,
+            account_id=proof.account_id,
+            address=proof.address,
+            name="",  # the author's own address: the contact's name would mislabel it
+            sources=(PROOF_PREFIX + content.subject, content.preheader, content.html, content.text),
+            utm=dict(content.utm or {}),
+            variables=template_variables(
+                proof.contact, proof.profile, links=self.links.for_message(0)
+            ),
+            marketing=proof.purpose == Purpose.MARKETING,
+        )
+        error = self._deliver(job, now).error
+        if error is not None:
+            raise ProofFailed(f"The test message was not sent: {error}")
 
     def _account(self, session: Session, account_id: int) -> _Account | _TextAccount:
         if account_id not in self.accounts:
