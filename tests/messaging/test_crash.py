@@ -2,7 +2,8 @@
 (SIGKILL) at random moments three times, then resumed. Every contact gets at most one message,
 and sent + unknown + skipped = audience.
 
-The sender runs as a child process (`crash_sender`) against the test database and a real SMTP
+The campaign is created and started through the campaigns service (a static segment, no
+holdout), which queues the outbox; the sender runs as a child process (`crash_sender`) against the test database and a real SMTP
 server in this process; kills are seeded, each once the inbox has grown by a random amount, so
 they land mid-batch. The resume runs past the lease, so what the dead senders left `sending`
 becomes `unknown` and is never sent.
@@ -24,6 +25,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from retentio.campaigns import service as campaigns
+from retentio.campaigns.schemas import CampaignIn, ContentIn, VariantIn
 from retentio.consent.models import (
     Channel,
     ConsentEvent,
@@ -34,10 +37,10 @@ from retentio.consent.models import (
 )
 from retentio.contacts.models import Contact
 from retentio.db import session_scope
-from retentio.messaging import service
 from retentio.messaging.models import Message, MessageState, SkipReason
 from retentio.messaging.sending import SENDING_LEASE
-from retentio.messaging.service import NewMessage, OutboxKey
+from retentio.segments import service as segments
+from retentio.segments.models import SegmentKind
 from retentio.settings import Settings
 from tests.messaging.conftest import Inbox, World
 
@@ -46,16 +49,16 @@ AUDIENCE = 10_000
 BATCH = 25
 KILLS = 3
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
-SOURCE = OutboxKey("campaign", 1, "main", 0)
 ROOT = Path(__file__).resolve().parents[2]
 # A runaway child must fail the test, not hang it.
 PATIENCE = 120.0
 
 
-def queue_audience(url: str, n: int, *, account_id: int, content_id: int) -> list[int]:
-    """`n` contacts, each with one marketing message of campaign 1 in the outbox; every tenth
-    never gave consent and every tenth other one's address is suppressed (a hard bounce or a
-    complaint), so a fifth of the audience is skipped. Written in bulk: seconds, not minutes."""
+def queue_audience(url: str, n: int, *, account_id: int) -> list[int]:
+    """`n` contacts in a static segment and a campaign to it, started: one marketing message
+    each in the outbox. Every tenth contact never gave consent and every tenth other one's
+    address is suppressed (a hard bounce or a complaint), so a fifth of the audience is
+    skipped. Contacts are written in bulk: seconds, not minutes."""
     with session_scope(url) as session:
         ids = list(
             session.scalars(
@@ -90,19 +93,24 @@ def queue_audience(url: str, n: int, *, account_id: int, content_id: int) -> lis
                 for i in range(5, n, 10)
             ],
         )
-        service.enqueue_many(
-            session,
-            [
-                NewMessage(
-                    OutboxKey(SOURCE.source_kind, SOURCE.source_id, SOURCE.step, c),
-                    account_id,
-                    content_id,
-                    Purpose.MARKETING,
-                )
-                for c in ids
-            ],
-            now=NOW,
+        segment = segments.create_segment(session, name="Все", kind=SegmentKind.STATIC)
+        segments.add_contacts(session, segment.id, ids, now=NOW)
+        content = ContentIn(
+            subject="Скидка", html="<p>{{ contact.first_name }}</p>", text="{{ links.unsubscribe }}"
         )
+        campaign = campaigns.create_campaign(
+            session,
+            CampaignIn(
+                name="Весна",
+                account_id=account_id,
+                segment_id=segment.id,
+                holdout_share=0.0,
+                variants=[VariantIn(label="A", content=content)],
+            ),
+            user=None,
+        )
+        campaigns.schedule(session, campaign.id, at=None, now=NOW)
+        assert campaigns.start(session, campaign.id, now=NOW)
     return ids
 
 
@@ -170,12 +178,7 @@ def test_a_sender_killed_three_times_then_resumed_never_sends_twice(
     server, port = inbox
     world = World(settings.database_url)
     account_id = world.smtp_account(port)
-    content_id = world.content(
-        subject="Скидка", html="<p>{{ contact.first_name }}</p>", text="{{ links.unsubscribe }}"
-    )
-    audience = queue_audience(
-        settings.database_url, AUDIENCE, account_id=account_id, content_id=content_id
-    )
+    audience = queue_audience(settings.database_url, AUDIENCE, account_id=account_id)
     log = senders.log
     rng = random.Random(7)
     # when the sender is killed three times, each after a random number of messages arrived
