@@ -17,6 +17,7 @@ from retentio.analytics import pages as analytics_pages
 from retentio.auth import api as auth_api
 from retentio.auth import pages as auth_pages
 from retentio.campaigns import api as campaigns_api
+from retentio.campaigns import pages as campaigns_pages
 from retentio.commerce import api as commerce_api
 from retentio.commerce import pages as commerce_pages
 from retentio.companies import api as companies_api
@@ -38,8 +39,10 @@ from retentio.forms import pages as forms_pages
 from retentio.forms import public as forms_public
 from retentio.imports import api as imports_api
 from retentio.imports import pages as imports_pages
+from retentio.messaging import accounts_api as messaging_accounts_api
 from retentio.messaging import api as messaging_api
 from retentio.messaging import hooks as messaging_hooks
+from retentio.messaging import pages as messaging_pages
 from retentio.messaging import public as messaging_public
 from retentio.migrate import ensure_current
 from retentio.profiles import api as profiles_api
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(messaging_hooks.router)
     # HTML pages: one line per domain.
     app.include_router(events_pages.router)
+    app.include_router(messaging_pages.router)
     app.include_router(forms_pages.router)
     # Before contacts_pages: `/contacts/export` is not a contact id.
     app.include_router(contacts_export_pages.router)
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(fields_pages.router)
     app.include_router(imports_pages.router)
     app.include_router(segments_pages.router)
+    app.include_router(campaigns_pages.router)
     app.include_router(auth_pages.router)
     app.include_router(analytics_pages.router)
     # Last: its catch-all `/{area}` must not shadow the routes above.
@@ -146,6 +151,7 @@ def _api_router() -> APIRouter:
     api.include_router(segments_api.router)
     api.include_router(campaigns_api.router)
     api.include_router(messaging_api.router)
+    api.include_router(messaging_accounts_api.router)
     api.include_router(analytics_api.router)
     api.include_router(profiles_api.router)
     return api

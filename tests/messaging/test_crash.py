@@ -4,9 +4,9 @@ and sent + unknown + skipped = audience.
 
 The campaign is created and started through the campaigns service (a static segment, no
 holdout), which queues the outbox; the sender runs as a child process (`crash_sender`) against
-the test database and a real SMTP server in this process; kills are seeded, each once the inbox has grown by a random amount, so
-they land mid-batch. The resume runs past the lease, so what the dead senders left `sending`
-becomes `unknown` and is never sent.
+the test database and a real SMTP server in this process; kills are seeded, each once the
+inbox has grown by a random amount, so they land mid-batch. The resume runs past the lease, so
+what the dead senders left `sending` becomes `unknown` and is never sent.
 """
 
 from __future__ import annotations

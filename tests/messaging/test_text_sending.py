@@ -115,7 +115,9 @@ def test_transactional_sms_and_texts_with_their_own_link_get_no_extra_line(
 ) -> None:
     provider.answer = lambda _hit: (200, {"id": "x"})
     account_id = _sms_account(world, provider)
-    own_link = world.content(text="Отписка: {{ links.unsubscribe }}")
+    own_link = world.content(
+        text="Отписка: {{ links.unsubscribe }} Настройки: {{ links.preferences }}"
+    )
     receipt = world.content(text="Заказ готов")
     marketing_id = _enqueue(settings, _sms_contact(world, "+79160000001"), account_id, own_link)
     _enqueue(
@@ -127,9 +129,10 @@ def test_transactional_sms_and_texts_with_their_own_link_get_no_extra_line(
     )
     assert _send(settings, links).sent == 2
     texts = {hit.json()["to"]: hit.json()["text"] for hit in provider.hits}
-    # The message's own unsubscribe link is not turned into a tracked click either.
+    # The message's own unsubscribe and preference links are not turned into tracked clicks.
+    own = f"Отписка: {links.url('u', marketing_id)} Настройки: {links.url('p', marketing_id)}"
     assert texts == {
-        "+79160000001": f"Отписка: {links.url('u', marketing_id)}",
+        "+79160000001": own,
         "+79160000002": "Заказ готов",
     }
 

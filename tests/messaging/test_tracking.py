@@ -73,8 +73,9 @@ def test_links_go_through_the_redirect_and_a_pixel_is_added() -> None:
     assert tracked.endswith("</body></html>")
 
 
-def test_unsubscribe_and_preferences_links_point_at_the_page() -> None:
+def test_unsubscribe_and_preferences_links_point_at_their_pages() -> None:
     links = LINKS.for_message(9)
     token = links["unsubscribe"].removeprefix("https://crm.example/u/")
     assert SIGNER.verify(token, "u") == Token("u", 9)
-    assert links["preferences"] == links["unsubscribe"]
+    preferences = links["preferences"].removeprefix("https://crm.example/p/")
+    assert SIGNER.verify(preferences, "p") == Token("p", 9)

@@ -98,6 +98,20 @@ class Topic(Base):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class TopicOptOut(Base):
+    """A topic a contact turned off: a row means "off", no row means "on"."""
+
+    __tablename__ = "topic_opt_outs"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MessageContent(Base):
     """Templates shared by every message of one campaign step or variant; each message renders
     them with its own contact at send time."""

@@ -22,9 +22,10 @@ _TRAILING = ".,;:!?)]}»…"
 
 
 def track_text(text: str, links: Links, message_id: int, utm: dict[str, str]) -> str:
-    """Every http(s) link through the click redirect, except the message's own unsubscribe
-    links (they must work as they are, and a click on them is not interest)."""
-    own = f"{links.base_url.rstrip('/')}/u/"
+    """Every http(s) link through the click redirect, except the message's own unsubscribe and
+    preference links (they must work as they are, and a click on them is not interest)."""
+    base = links.base_url.rstrip("/")
+    own = (f"{base}/u/", f"{base}/p/")
 
     def rewrite(match: re.Match[str]) -> str:
         found = match.group(0)

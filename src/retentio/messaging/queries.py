@@ -5,7 +5,7 @@ sent recently (for the frequency cap)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,7 +13,13 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from retentio.consent.models import Channel, ConsentState, Purpose, Suppression
-from retentio.messaging.models import EventKind, Message, MessageEvent, MessageState
+from retentio.messaging.models import (
+    EventKind,
+    Message,
+    MessageEvent,
+    MessageState,
+    SendingAccount,
+)
 
 # States in which a message has (or may have) reached the contact.
 DELIVERED_OR_MAYBE = (MessageState.SENDING, MessageState.SENT, MessageState.UNKNOWN)
@@ -114,3 +120,12 @@ def source_stats(session: Session, source_kind: str, source_id: int) -> SourceSt
         states={MessageState(state): int(count) for state, count in states},
         unique={EventKind(kind): int(count) for kind, count in unique},
     )
+
+
+def accounts(session: Session) -> Sequence[SendingAccount]:
+    """Every sending account for the settings: archived ones last, then by name."""
+    return session.scalars(
+        select(SendingAccount).order_by(
+            SendingAccount.archived_at.is_not(None), SendingAccount.name
+        )
+    ).all()

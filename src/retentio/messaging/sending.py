@@ -9,8 +9,9 @@ before the first byte goes out.
 
 Rules, in order: the contact still exists, has an address for the channel, has consent for
 the purpose (marketing needs it explicitly), the address is not suppressed — each otherwise
-`skipped(reason)`; then, for marketing, quiet hours (deferred to the window's end) and the
-frequency cap (skipped), both in the contact's time zone.
+`skipped(reason)`; then, for marketing, the contact has not turned the message's topic off
+(skipped), quiet hours (deferred to the window's end) and the frequency cap (skipped), both in
+the contact's time zone.
 
 An account's transport is either an e-mail one (SMTP, file sink: the message rendered to bytes)
 or a text one (`channels`: SMS, Telegram, webhook), which gets the text template alone, its
@@ -37,7 +38,7 @@ from retentio.consent.models import Channel, Purpose
 from retentio.consent.service import address_for
 from retentio.contacts.models import Contact
 from retentio.errors import InvalidInput
-from retentio.messaging import bounces, queries
+from retentio.messaging import bounces, preferences, queries
 from retentio.messaging.channels import TEXT_KINDS, TextMessage, TextTransport, text_transport
 from retentio.messaging.dkim import DkimKey, load_key
 from retentio.messaging.email import Address, Email, domain_of, new_message_id, render_bytes
@@ -208,6 +209,8 @@ class _Batch:
     consent: dict[tuple[Channel, Purpose], dict[int, bool]]
     suppressed: dict[Channel, set[str]]
     recent: dict[int, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    # (contact, topic) pairs turned off on the preference page.
+    opted_out: set[tuple[int, int]] = field(default_factory=set)
 
 
 class Sender:
@@ -349,7 +352,12 @@ class Sender:
                 addresses[m.channel].add(address)
         suppressed = {ch: queries.suppressed(session, ch, found) for ch, found in addresses.items()}
         recent = queries.recent_marketing(session, contact_ids, now - CAP_LOOKBACK)
-        return _Batch(contacts, profiles, contents, consent, suppressed, recent)
+        # Read at claim time, so a topic turned off mid-campaign stops the later batches.
+        topical = [m for m in messages if m.purpose == Purpose.MARKETING and m.topic_id]
+        opted_out = preferences.opted_out_pairs(
+            session, {m.contact_id for m in topical}, {m.topic_id for m in topical if m.topic_id}
+        )
+        return _Batch(contacts, profiles, contents, consent, suppressed, recent, opted_out)
 
     def _apply_rules(
         self, session: Session, messages: list[Message], now: datetime, report: SendReport
@@ -396,6 +404,8 @@ class Sender:
         if address in batch.suppressed.get(message.channel, set()):
             return SkipReason.SUPPRESSED
         if message.purpose == Purpose.MARKETING:
+            if message.topic_id is not None and (contact.id, message.topic_id) in batch.opted_out:
+                return SkipReason.TOPIC_OPT_OUT
             tz = zone(contact.timezone, self.policy.default_timezone)
             later = quiet_until(now, tz, self.policy.quiet_start, self.policy.quiet_end)
             if later is not None:

@@ -1,5 +1,6 @@
-"""Signed tracking links: the open pixel `/o/{token}.gif`, the click redirect `/c/{token}` and
-the unsubscribe page `/u/{token}`, and rewriting a rendered HTML body to use them.
+"""Signed tracking links: the open pixel `/o/{token}.gif`, the click redirect `/c/{token}`, the
+unsubscribe page `/u/{token}` and the preference page `/p/{token}`, and rewriting a rendered
+HTML body to use them.
 
 A token is `base64url(payload) "." base64url(HMAC-SHA256(key, payload)[:16])`, where the
 payload is `kind:message_id[:url]`. The key is derived from the app's secret key, so a token
@@ -19,7 +20,7 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-TokenKind = Literal["o", "c", "u"]
+TokenKind = Literal["o", "c", "u", "p"]
 # 128 bits of MAC: forging is still out of reach, links stay shorter.
 _MAC_BYTES = 16
 _HREF = re.compile(r"""href\s*=\s*(["'])(https?://[^"']+)\1""", re.IGNORECASE)
@@ -88,10 +89,8 @@ class Links:
         return f"{self.base_url.rstrip('/')}/{kind}/{token}{suffix}"
 
     def for_message(self, message_id: int) -> dict[str, str]:
-        """The `links` template variable; the unsubscribe page is also where preferences are
-        managed until a preference centre exists."""
-        unsubscribe = self.url("u", message_id)
-        return {"unsubscribe": unsubscribe, "preferences": unsubscribe}
+        """The `links` template variable."""
+        return {"unsubscribe": self.url("u", message_id), "preferences": self.url("p", message_id)}
 
 
 def with_utm(url: str, utm: dict[str, str]) -> str:
@@ -120,9 +119,10 @@ def _unescaped(href: str) -> str:
 
 
 def track_html(body: str, links: Links, message_id: int, utm: dict[str, str]) -> str:
-    """Every http(s) link through the click redirect (except the message's own unsubscribe
-    links), plus the open pixel before `</body>` (or at the end)."""
-    own = f"{links.base_url.rstrip('/')}/u/"
+    """Every http(s) link through the click redirect (except the message's own unsubscribe and
+    preference links), plus the open pixel before `</body>` (or at the end)."""
+    base = links.base_url.rstrip("/")
+    own = (f"{base}/u/", f"{base}/p/")
 
     utm_items = tuple(utm.items())
 

@@ -29,7 +29,7 @@ AREAS: tuple[Area, ...] = (
     Area("products", N_("Products"), "/products", Permission.VIEW, True),
     Area("deals", N_("Deals"), "/deals", Permission.VIEW, False),
     Area("segments", N_("Segments"), "/segments", Permission.VIEW, True),
-    Area("campaigns", N_("Campaigns"), "/campaigns", Permission.VIEW, False),
+    Area("campaigns", N_("Campaigns"), "/campaigns", Permission.VIEW, True),
     Area("journeys", N_("Journeys"), "/journeys", Permission.VIEW, False),
     Area("loyalty", N_("Loyalty"), "/loyalty", Permission.VIEW, False),
     Area("feedback", N_("Feedback"), "/feedback", Permission.VIEW, False),
