@@ -23,12 +23,13 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retentio.consent.models import Channel, Purpose, SuppressionReason
-from retentio.consent.service import current_consent, record_consent, suppress
+from retentio.consent.models import Channel, SuppressionReason
+from retentio.consent.service import suppress
 from retentio.contacts.models import Contact
 from retentio.errors import NotFound
 from retentio.messaging.channels import DeliveryReport, ReportStatus
 from retentio.messaging.models import EventKind, Message, MessageEvent
+from retentio.messaging.service import withdraw_marketing
 
 # One soft bounce is a full mailbox or a server having a bad day; three, with nothing delivered
 # between them, is an address that has stopped taking messages. Three is also where the large
@@ -139,17 +140,7 @@ def record_complaint(
         return False
     if message.address:
         suppress(session, message.channel, message.address, SuppressionReason.COMPLAINT)
-    consent = current_consent(session, message.contact_id).get((message.channel, Purpose.MARKETING))
-    if consent is not False:
-        record_consent(
-            session,
-            message.contact_id,
-            channel=message.channel,
-            purpose=Purpose.MARKETING,
-            granted=False,
-            source=COMPLAINT_SOURCE,
-            occurred_at=now,
-        )
+    withdraw_marketing(session, message, source=COMPLAINT_SOURCE, now=now)
     return True
 
 

@@ -599,6 +599,15 @@ def unsubscribe(
     if message is None:
         raise NotFound("There is no such message.")
     _record(session, message_id, EventKind.UNSUBSCRIBE, now)
+    withdraw_marketing(session, message, source=UNSUBSCRIBE_SOURCE, now=now, ip=ip)
+    return message
+
+
+def withdraw_marketing(
+    session: Session, message: Message, *, source: str, now: datetime, ip: str | None = None
+) -> None:
+    """Withdraw marketing consent for the message's channel, once: a repeated unsubscribe or
+    complaint must not pile up withdrawal records."""
     state = current_consent(session, message.contact_id).get((message.channel, Purpose.MARKETING))
     if state is not False:
         record_consent(
@@ -607,11 +616,10 @@ def unsubscribe(
             channel=message.channel,
             purpose=Purpose.MARKETING,
             granted=False,
-            source=UNSUBSCRIBE_SOURCE,
+            source=source,
             occurred_at=now,
             ip=ip,
         )
-    return message
 
 
 def preview(
