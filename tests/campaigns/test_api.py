@@ -18,6 +18,7 @@ from sqlalchemy import select
 from retentio.auth.models import Role
 from retentio.campaigns.models import CampaignRecipient, RecipientGroup
 from retentio.commerce.models import Order, OrderChannel, OrderStatus
+from retentio.contacts.models import Contact
 from retentio.db import session_scope, utcnow
 from retentio.messaging import service as messaging
 from retentio.messaging.models import Message
@@ -224,3 +225,35 @@ def test_a_campaign_that_names_an_unknown_segment_is_refused_naming_the_field(
 
     assert answer.status_code == 422
     assert [d["field"] for d in answer.json()["error"]["details"]] == ["segment_id"]
+
+
+def test_the_preview_renders_a_variant_with_a_contacts_data_and_sends_nothing(
+    client: TestClient, make_user: UserFactory, shop: Shop, settings: Settings
+) -> None:
+    # given a campaign and a contact
+    _login(client, make_user, Role.MARKETER)
+    contacts = shop.contacts(2)
+    body = _body(shop.account(), shop.segment(contacts))
+    campaign_id = client.post("/api/v1/campaigns", json=body).json()["id"]
+    _login(client, make_user, Role.ANALYST)
+
+    # when a reader previews it with the second contact, through the API and the page
+    answer = client.get(f"/api/v1/campaigns/{campaign_id}/preview?contact_id={contacts[1]}")
+    page = client.get(f"/campaigns/{campaign_id}/preview", params={"contact_id": str(contacts[1])})
+    unknown = client.get(f"/campaigns/{campaign_id}/preview", params={"contact_id": "999999999"})
+
+    # then both show the contact's message, untracked, on a sandboxed page, and nothing is sent
+    assert answer.status_code == 200
+    preview = answer.json()
+    with session_scope(settings.database_url) as session:
+        contact = session.get(Contact, contacts[1])
+        assert contact is not None
+        assert preview["subject"] == f"Скидки, {contact.first_name}"
+    assert preview["html"] == '<p>Весна! <a href="https://shop.example/sale">Смотреть</a></p>'
+    assert preview["text"] == "Весна!"
+    assert page.status_code == 200
+    assert page.text == preview["html"]
+    assert page.headers["content-security-policy"] == "sandbox"
+    assert unknown.status_code == 422
+    assert "There is no such contact." in unknown.text
+    assert _files(shop.outbox) == []

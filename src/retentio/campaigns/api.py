@@ -24,6 +24,7 @@ from retentio.campaigns.schemas import (
     IncrementalRead,
     IntervalRead,
     LaunchIn,
+    PreviewRead,
     ProofRead,
     ReportRead,
     TestSendIn,
@@ -128,6 +129,32 @@ def send_test(
         now=utcnow(),
     )
     return ProofRead(address=sent_to)
+
+
+@router.get("/{campaign_id}/preview", response_model=PreviewRead)
+def preview(
+    campaign_id: int,
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    contact_id: int | None = None,
+    variant_id: int | None = None,
+) -> PreviewRead:
+    """A variant rendered with `contact_id`'s data (or the caller's name), links untracked."""
+    rendered = proofs.preview(
+        session,
+        campaign_id,
+        contact_id=contact_id,
+        variant_id=variant_id,
+        user=user,
+        settings=settings,
+    )
+    return PreviewRead(
+        subject=rendered.subject,
+        preheader=rendered.preheader,
+        html=rendered.html,
+        text=rendered.text,
+    )
 
 
 def _interval(interval: Interval) -> IntervalRead:

@@ -9,6 +9,7 @@ by the worker, enqueued after the request's session commits, as the API does.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Mapping
 from enum import StrEnum
@@ -229,6 +230,38 @@ def campaign_card(
         "plotly_version": PLOTLY_VERSION,
     }
     return render(request, "campaigns/card.html", context)
+
+
+def _optional_id(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+@router.get("/campaigns/{campaign_id:int}/preview", response_class=HTMLResponse)
+def campaign_preview(
+    session: SessionDep,
+    user: Reader,
+    settings: SettingsDep,
+    campaign_id: int,
+    contact_id: str | None = None,
+    variant_id: str | None = None,
+) -> Response:
+    """The message as the contact would see it, alone in a sandboxed page: the HTML comes from
+    a template author, so it gets no script and no access to the app's origin."""
+    headers = {"Content-Security-Policy": "sandbox", "Cache-Control": "no-store"}
+    try:
+        rendered = proofs.preview(
+            session,
+            campaign_id,
+            contact_id=_optional_id(contact_id),
+            variant_id=_optional_id(variant_id),
+            user=user,
+            settings=settings,
+        )
+    except InvalidInput as error:
+        return HTMLResponse(html.escape(error.message), status_code=422, headers=headers)
+    body = rendered.html or f"<pre>{html.escape(rendered.text)}</pre>"
+    return HTMLResponse(body, headers=headers)
 
 
 @router.post("/campaigns/{campaign_id:int}/send-now")

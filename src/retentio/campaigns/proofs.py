@@ -19,6 +19,12 @@ from retentio.contacts.models import Contact
 from retentio.errors import InvalidInput
 from retentio.messaging.models import MessageContent
 from retentio.messaging.sending import Proof, Sender, TransportFactory, default_transport
+from retentio.messaging.templates import (
+    RenderedContent,
+    compile_content,
+    render_content,
+    template_variables,
+)
 from retentio.messaging.tracking import Links, Signer
 from retentio.profiles.models import Profile
 from retentio.settings import Settings
@@ -90,3 +96,30 @@ def send_proof(
     finally:
         sender.close()
     return proof.address
+
+
+def preview(
+    session: Session,
+    campaign_id: int,
+    *,
+    contact_id: int | None,
+    variant_id: int | None,
+    user: User,
+    settings: Settings,
+) -> RenderedContent:
+    """The variant as the contact (or the author's stand-in) would get it, links untracked;
+    a template that fails to render raises TemplateRenderError naming the part."""
+    campaign = service.get(session, campaign_id)
+    variant = _variant(session, campaign, variant_id)
+    contact = _contact(session, contact_id, user)
+    content = session.get(MessageContent, service.content_for(variant, contact.language))
+    assert content is not None  # a foreign key
+    links = Links(Signer(settings.resolved_secret_key()), settings.base_url)
+    variables = template_variables(
+        contact,
+        session.get(Profile, contact.id) if contact.id else None,
+        links=links.for_message(0),
+        extra={"campaign": {"id": campaign.id, "name": campaign.name}},
+    )
+    compiled = compile_content(content.subject, content.preheader, content.html, content.text)
+    return render_content(compiled, variables)

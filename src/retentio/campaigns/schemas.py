@@ -98,6 +98,13 @@ class TestSendIn(BaseModel):
     variant_id: int | None = None
 
 
+class PreviewRead(BaseModel):
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
 class ProofRead(BaseModel):
     address: str
 
