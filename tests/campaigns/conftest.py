@@ -4,19 +4,22 @@ writes to files, and a factory for campaign definitions."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
+from retentio.campaigns.models import CampaignRecipient, RecipientGroup
 from retentio.campaigns.schemas import CampaignIn, ContentIn, VariantIn
+from retentio.commerce.models import Order, OrderChannel, OrderStatus
 from retentio.consent.models import Channel, ConsentEvent, ConsentState, Purpose
 from retentio.contacts.models import Contact
-from retentio.db import session_scope
+from retentio.db import session_scope, utcnow
 from retentio.messaging import service as messaging
-from retentio.messaging.models import AccountKind
+from retentio.messaging.models import AccountKind, Message
 from retentio.segments import service as segments
 from retentio.segments.models import SegmentKind
 from retentio.settings import Settings
@@ -52,6 +55,53 @@ class Shop:
             segment = segments.create_segment(session, name=name, kind=SegmentKind.STATIC)
             segments.add_contacts(session, segment.id, contact_ids, now=START)
             return segment.id
+
+    def groups(self, campaign_id: int) -> tuple[list[int], list[int]]:
+        """The campaign's treated and held-out contact ids, as the start drew them."""
+        with session_scope(self.url) as session:
+            rows = session.execute(
+                select(CampaignRecipient.contact_id, CampaignRecipient.group)
+                .where(CampaignRecipient.campaign_id == campaign_id)
+                .order_by(CampaignRecipient.contact_id)
+            ).all()
+        treated = [c for c, g in rows if g != RecipientGroup.HOLDOUT]
+        return treated, [c for c, g in rows if g == RecipientGroup.HOLDOUT]
+
+    def engage(self, campaign_id: int, *, opens: int, clicks: int, repeat: int = 1) -> None:
+        """The first `opens` messages opened `repeat` times each, the first `clicks` clicked."""
+        with session_scope(self.url) as session:
+            sent = session.scalars(
+                select(Message.id).where(Message.source_id == campaign_id).order_by(Message.id)
+            ).all()
+            for message_id in sent[:opens]:
+                for _ in range(repeat):
+                    messaging.record_open(session, message_id, now=utcnow())
+            for message_id in sent[:clicks]:
+                messaging.record_click(
+                    session, message_id, "https://shop.example/sale", now=utcnow()
+                )
+
+    def orders(
+        self,
+        contact_ids: list[int],
+        *,
+        total: int,
+        status: OrderStatus = OrderStatus.PAID,
+        days: int = 0,
+    ) -> None:
+        """One order each, placed now plus `days`."""
+        with session_scope(self.url) as session:
+            for contact_id in contact_ids:
+                session.add(
+                    Order(
+                        external_id=f"o-{status.value}-{days}-{contact_id}",
+                        contact_id=contact_id,
+                        status=status,
+                        channel=OrderChannel.ONLINE,
+                        total=Decimal(total),
+                        placed_at=utcnow() + timedelta(days=days),
+                    )
+                )
 
     def account(self, channel: Channel = Channel.EMAIL) -> int:
         with session_scope(self.url) as session:

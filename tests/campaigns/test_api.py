@@ -5,23 +5,17 @@ send to myself; permissions; errors that name the field."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
-from decimal import Decimal
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from retentio.auth.models import Role
-from retentio.campaigns.models import CampaignRecipient, RecipientGroup
-from retentio.commerce.models import Order, OrderChannel, OrderStatus
+from retentio.commerce.models import OrderStatus
 from retentio.contacts.models import Contact
-from retentio.db import session_scope, utcnow
-from retentio.messaging import service as messaging
-from retentio.messaging.models import Message
+from retentio.db import session_scope
 from retentio.settings import Settings
 from retentio.worker import huey
 from tests.campaigns.conftest import Shop
@@ -69,23 +63,6 @@ def _files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.eml")) if folder.exists() else []
 
 
-def _place(
-    url: str, contact_ids: list[int], *, total: int, status: OrderStatus, days: int = 0
-) -> None:
-    with session_scope(url) as session:
-        for contact_id in contact_ids:
-            session.add(
-                Order(
-                    external_id=f"o-{status.value}-{days}-{contact_id}",
-                    contact_id=contact_id,
-                    status=status,
-                    channel=OrderChannel.ONLINE,
-                    total=Decimal(total),
-                    placed_at=utcnow() + timedelta(days=days),
-                )
-            )
-
-
 def test_send_now_sends_through_the_worker_and_reports_the_effect_against_the_holdout(
     client: TestClient, make_user: UserFactory, shop: Shop, settings: Settings, immediate: None
 ) -> None:
@@ -103,30 +80,15 @@ def test_send_now_sends_through_the_worker_and_reports_the_effect_against_the_ho
     # then the worker drew 20 holdout contacts and sent the other 80
     assert launched.status_code == 200, launched.text
     assert len(_files(shop.outbox)) == 80
-    with session_scope(settings.database_url) as session:
-        groups = dict(
-            session.execute(
-                select(CampaignRecipient.contact_id, CampaignRecipient.group).where(
-                    CampaignRecipient.campaign_id == campaign_id
-                )
-            ).all()
-        )
-        sent = session.scalars(select(Message).where(Message.source_id == campaign_id)).all()
-        for message in sent[:30]:
-            messaging.record_open(session, message.id, now=utcnow())
-            messaging.record_open(session, message.id, now=utcnow())  # unique opens count once
-        for message in sent[:10]:
-            messaging.record_click(session, message.id, "https://shop.example/sale", now=utcnow())
-    treated = [c for c, g in groups.items() if g != RecipientGroup.HOLDOUT]
-    holdout = [c for c, g in groups.items() if g == RecipientGroup.HOLDOUT]
+    shop.engage(campaign_id, opens=30, clicks=10, repeat=2)  # unique opens count once
+    treated, holdout = shop.groups(campaign_id)
     assert (len(treated), len(holdout)) == (80, 20)
 
     # and 20 treated and 2 holdout contacts buy for 1000 each; a cancelled order and one placed
     # before the campaign are no conversions
-    _place(settings.database_url, treated[:20], total=1000, status=OrderStatus.PAID)
-    _place(settings.database_url, holdout[:2], total=1000, status=OrderStatus.PAID)
-    _place(settings.database_url, treated[20:25], total=500, status=OrderStatus.CANCELLED)
-    _place(settings.database_url, treated[25:30], total=700, status=OrderStatus.PAID, days=-3)
+    shop.orders(treated[:20] + holdout[:2], total=1000)
+    shop.orders(treated[20:25], total=500, status=OrderStatus.CANCELLED)
+    shop.orders(treated[25:30], total=700, days=-3)
 
     report = client.get(f"/api/v1/campaigns/{campaign_id}/report").json()
 

@@ -9,7 +9,6 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,10 @@ from sqlalchemy.orm import Session
 
 from retentio.auth.models import Role
 from retentio.campaigns import service
-from retentio.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
-from retentio.commerce.models import Order, OrderChannel, OrderStatus
+from retentio.campaigns.models import Campaign, CampaignStatus
 from retentio.consent.models import Channel
 from retentio.db import session_scope, utcnow
-from retentio.messaging import service as messaging
-from retentio.messaging.models import Message, MessageContent
+from retentio.messaging.models import MessageContent
 from retentio.settings import Settings
 from tests.campaigns.conftest import Shop, campaign_in
 from tests.conftest import UserFactory, log_in
@@ -91,21 +88,6 @@ def _form(account: int, segment: int, **fields: str) -> dict[str, str]:
         "variants-0-text": "Весна!",
     }
     return form | fields
-
-
-def _place_orders(url: str, contact_ids: list[int], total: int) -> None:
-    with session_scope(url) as session:
-        for contact_id in contact_ids:
-            session.add(
-                Order(
-                    external_id=f"o-{contact_id}",
-                    contact_id=contact_id,
-                    status=OrderStatus.PAID,
-                    channel=OrderChannel.ONLINE,
-                    total=Decimal(total),
-                    placed_at=utcnow(),
-                )
-            )
 
 
 # --- the list ------------------------------------------------------------------------------
@@ -418,23 +400,10 @@ def test_the_card_reports_sends_opens_conversions_and_the_effect_against_the_hol
     campaign_id = _draft(shop, contacts=100, holdout_share=0.2)
     _login(client, make_user, Role.MARKETER)
     client.post(f"/campaigns/{campaign_id}/send-now")
-    with session_scope(settings.database_url) as session:
-        groups = dict(
-            session.execute(
-                select(CampaignRecipient.contact_id, CampaignRecipient.group).where(
-                    CampaignRecipient.campaign_id == campaign_id
-                )
-            ).all()
-        )
-        sent = session.scalars(select(Message).where(Message.source_id == campaign_id)).all()
-        for message in sent[:30]:
-            messaging.record_open(session, message.id, now=utcnow())
-        for message in sent[:10]:
-            messaging.record_click(session, message.id, "https://shop.example/sale", now=utcnow())
-    treated = sorted(c for c, g in groups.items() if g != RecipientGroup.HOLDOUT)
-    holdout = sorted(c for c, g in groups.items() if g == RecipientGroup.HOLDOUT)
+    shop.engage(campaign_id, opens=30, clicks=10)
+    treated, holdout = shop.groups(campaign_id)
     # and 20 treated and 2 held-out contacts buy for 1000 each
-    _place_orders(settings.database_url, treated[:20] + holdout[:2], 1000)
+    shop.orders(treated[:20] + holdout[:2], total=1000)
     _login(client, make_user, Role.ANALYST)
 
     # when an analyst opens the card
