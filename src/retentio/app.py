@@ -39,6 +39,7 @@ from retentio.forms import pages as forms_pages
 from retentio.forms import public as forms_public
 from retentio.imports import api as imports_api
 from retentio.imports import pages as imports_pages
+from retentio.journeys import api as journeys_api
 from retentio.messaging import accounts_api as messaging_accounts_api
 from retentio.messaging import api as messaging_api
 from retentio.messaging import hooks as messaging_hooks
@@ -150,6 +151,7 @@ def _api_router() -> APIRouter:
     api.include_router(imports_api.router)
     api.include_router(segments_api.router)
     api.include_router(campaigns_api.router)
+    api.include_router(journeys_api.router)
     api.include_router(messaging_api.router)
     api.include_router(messaging_accounts_api.router)
     api.include_router(analytics_api.router)

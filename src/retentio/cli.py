@@ -76,14 +76,14 @@ def worker_command(
     """Run background workers (imports, schedules): with Redis, start as many as you like."""
     import retentio.tasks  # noqa: F401 - registers the tasks
     from retentio.migrate import ensure_current
-    from retentio.worker import huey
+    from retentio.worker import MAX_POLL_DELAY, huey
 
     try:
         ensure_current(get_settings().database_url)
     except RetentioError as error:
         raise _fail(error.message) from error
     console.print(f"Retentio worker: {workers} thread(s) on {type(huey).__name__}")
-    huey.create_consumer(workers=workers, worker_type="thread").run()
+    huey.create_consumer(workers=workers, worker_type="thread", max_delay=MAX_POLL_DELAY).run()
 
 
 @user_app.command("create")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from retentio.activities import models as activities_models
 from retentio.audit import models as audit_models
 from retentio.auth import models as auth_models
 from retentio.campaigns import models as campaigns_models
@@ -14,12 +15,14 @@ from retentio.events import models as events_models
 from retentio.fields import models as fields_models
 from retentio.forms import models as forms_models
 from retentio.imports import models as imports_models
+from retentio.journeys import models as journeys_models
 from retentio.messaging import models as messaging_models
 from retentio.profiles import models as profiles_models
 from retentio.segments import models as segments_models
 
 __all__ = [
     "Base",
+    "activities_models",
     "audit_models",
     "auth_models",
     "campaigns_models",
@@ -31,6 +34,7 @@ __all__ = [
     "fields_models",
     "forms_models",
     "imports_models",
+    "journeys_models",
     "messaging_models",
     "profiles_models",
     "segments_models",

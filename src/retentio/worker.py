@@ -18,6 +18,9 @@ from huey.consumer import Consumer
 from retentio.settings import Settings, get_settings
 
 _bound: Settings | None = None
+# An idle consumer polls less and less often, up to this many seconds: low enough that a
+# journey step enqueued after an event starts within the "seconds" journeys promise.
+MAX_POLL_DELAY = 1.0
 
 
 def _build(settings: Settings) -> Huey:
@@ -44,7 +47,9 @@ def start_embedded_consumer(workers: int = 1) -> Consumer:
     """A consumer in threads of this process: the single-box mode of `retentio serve`."""
     import retentio.tasks  # noqa: F401 - registers every task with `huey`
 
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    consumer = huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, max_delay=MAX_POLL_DELAY
+    )
     thread = threading.Thread(target=consumer.run, name="huey-consumer", daemon=True)
     # Huey installs signal handlers in run(); in a thread that is not allowed, so skip them.
     consumer._set_signal_handlers = lambda: None

@@ -190,6 +190,20 @@ def add_tag(session: Session, contact_ids: Iterable[int], name: str) -> int:
     return added
 
 
+def remove_tag(session: Session, contact_ids: Iterable[int], name: str) -> int:
+    """Bulk action: untag many contacts; returns how many lost the tag."""
+    tag_id = session.scalar(select(Tag.id).where(Tag.name == name.strip()))
+    if tag_id is None:
+        return 0
+    result = session.execute(
+        delete(ContactTag).where(
+            ContactTag.tag_id == tag_id, ContactTag.contact_id.in_(sorted(set(contact_ids)))
+        )
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def set_watchers(session: Session, contact: Contact, user_ids: Iterable[int]) -> None:
     wanted = {_existing_user(session, uid, field="watcher_ids") for uid in user_ids}
     session.execute(delete(ContactWatcher).where(ContactWatcher.contact_id == contact.id))

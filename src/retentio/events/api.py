@@ -21,6 +21,7 @@ from retentio.auth.permissions import Permission
 from retentio.contacts.access import visible_contact
 from retentio.db import utcnow
 from retentio.events import queries, service, sources
+from retentio.events.followups import after_ingest
 from retentio.events.models import Event, Source
 from retentio.events.schemas import (
     EVENT_EXAMPLE,
@@ -34,7 +35,6 @@ from retentio.events.schemas import (
     SourceRead,
     SourceUpdate,
 )
-from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.csrf import check_header_token, csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep
 
@@ -118,7 +118,7 @@ def ingest_event(
         now=utcnow(),
     )
     # Background tasks run after the request's session has committed.
-    background.add_task(enqueue_refresh, result.touched)
+    background.add_task(after_ingest, result.touched, [body.type])
     return JSONResponse(result.model_dump())
 
 
@@ -191,7 +191,7 @@ def ingest_batch(
         now=utcnow(),
     )
     # Background tasks run after the request's session has committed.
-    background.add_task(enqueue_refresh, result.touched)
+    background.add_task(after_ingest, result.touched, {e.type for e in body.events})
     return JSONResponse(result.model_dump())
 
 

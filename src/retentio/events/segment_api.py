@@ -23,9 +23,9 @@ from pydantic import BaseModel
 from retentio.db import utcnow
 from retentio.errors import InvalidInput
 from retentio.events import segment_mapping, service, sources
+from retentio.events.followups import after_ingest
 from retentio.events.models import Source
 from retentio.events.schemas import EventIn
-from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.csrf import csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep
 from retentio.web.public import MalformedBody, PayloadTooLarge
@@ -165,7 +165,7 @@ def _single_endpoint(call: str) -> Callable[..., JSONResponse]:
             now=now,
             rename=segment_mapping.single_field,
         )
-        background.add_task(enqueue_refresh, touched)  # after the commit
+        background.add_task(after_ingest, touched, [event.type])  # after the commit
         return JSONResponse(OK)
 
     return endpoint
@@ -201,13 +201,14 @@ def segment_batch(
 ) -> JSONResponse:
     source = segment_source(request, session, body)
     now = utcnow()
+    events = segment_mapping.batch_events(body, now=now)
     touched = _store(
         session,
-        segment_mapping.batch_events(body, now=now),
+        events,
         source=source,
         default_region=settings.default_region,
         now=now,
         rename=segment_mapping.batch_field,
     )
-    background.add_task(enqueue_refresh, touched)  # after the commit
+    background.add_task(after_ingest, touched, {e.type for e in events})  # after the commit
     return JSONResponse(OK)

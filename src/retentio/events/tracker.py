@@ -18,11 +18,11 @@ from fastapi.responses import Response
 
 from retentio.db import utcnow
 from retentio.errors import InvalidInput, RetentioError
+from retentio.events.followups import after_ingest
 from retentio.events.models import Source
 from retentio.events.schemas import MAX_BATCH, EventIn
 from retentio.events.service import ingest, parse_events
 from retentio.events.sources import list_sources, origin_allowed, source_by_write_key
-from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.csrf import csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep, client_ip
 from retentio.web.public import (
@@ -98,7 +98,7 @@ def collect(
         # The handler returns instead of raising, so the request would commit: undo first.
         session.rollback()
         return public_error(error, origin=origin)
-    background.add_task(enqueue_refresh, result.touched)  # after the commit
+    background.add_task(after_ingest, result.touched, {e.type for e in events})  # after the commit
     return public_json(result.model_dump(), origin=origin)
 
 

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from retentio.db import utcnow
 from retentio.errors import RetentioError
+from retentio.events.followups import after_ingest
 from retentio.events.models import Source
 from retentio.events.tracker import source_allows
 from retentio.forms import queries, service
 from retentio.forms.models import WebForm
 from retentio.forms.schemas import FormField, SubmissionIn, parse
-from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.csrf import csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep, client_ip
 from retentio.web.public import (
@@ -127,7 +127,7 @@ def form_submit(
         # Returned, not raised, so the request would commit: nothing of it may be kept.
         session.rollback()
         return public_error(error, origin=origin)
-    background.add_task(enqueue_refresh, [submission.contact_id])  # after the commit
+    background.add_task(after_ingest, [submission.contact_id], ["form_submit"])  # after the commit
     body_out = {"ok": True, "submission_id": submission.id, "message": form.success_message}
     return public_json(body_out, origin=origin, status_code=201)
 

@@ -1,0 +1,1 @@
+"""Tasks for people ("дела"): calls, meetings and reminders for a contact's owner."""

@@ -1,0 +1,1 @@
+"""Journeys: trigger chains (abandoned cart, birthday, win-back) that run themselves."""
