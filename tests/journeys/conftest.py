@@ -12,19 +12,27 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from retentio.auth.models import Role
+from retentio.auth.service import create_user
 from retentio.commerce.models import Order, OrderChannel, OrderStatus
 from retentio.consent.models import Channel, Purpose
 from retentio.consent.service import record_consent
 from retentio.contacts.models import Contact, ContactIdentity, IdentityKind
+from retentio.contacts.service import add_tag
 from retentio.db import get_sessionmaker, session_scope
 from retentio.events import service as events
 from retentio.events.schemas import EventIn
+from retentio.fields.models import FieldEntity, FieldType
+from retentio.fields.service import define_field
 from retentio.journeys import service
 from retentio.journeys.models import Enrollment, StepRun
 from retentio.journeys.schemas import JourneyIn
 from retentio.journeys.tick import TickReport, tick
 from retentio.messaging import service as messaging
 from retentio.messaging.models import AccountKind, Message
+from retentio.profiles.models import Profile
+from retentio.segments import service as segments
+from retentio.segments.models import SegmentKind
 from retentio.settings import Settings
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 12:00 in Moscow
@@ -123,6 +131,70 @@ class Shop:
                     placed_at=self.now,
                 )
             )
+
+    def segment(self, contact_ids: list[int]) -> int:
+        with session_scope(self.url) as session:
+            segment = segments.create_segment(session, name="Список", kind=SegmentKind.STATIC)
+            segments.add_contacts(session, segment.id, contact_ids, now=self.now)
+            return segment.id
+
+    def add_to_segment(self, segment_id: int, contact_ids: list[int]) -> None:
+        with session_scope(self.url) as session:
+            segments.add_contacts(session, segment_id, contact_ids, now=self.now)
+
+    def remove_from_segment(self, segment_id: int, contact_ids: list[int]) -> None:
+        with session_scope(self.url) as session:
+            segments.remove_contacts(session, segment_id, contact_ids, now=self.now)
+
+    def profile(
+        self, contact_id: int, *, last_order_days_ago: int, p_alive: float | None = None
+    ) -> None:
+        last = self.now - timedelta(days=last_order_days_ago)
+        with session_scope(self.url) as session:
+            session.add(
+                Profile(
+                    contact_id=contact_id,
+                    first_order_at=last,
+                    last_order_at=last,
+                    orders=1,
+                    p_alive=p_alive,
+                    lifecycle_stage="active",
+                    computed_at=self.now,
+                )
+            )
+
+    def enroll(
+        self, journey_id: int, contact_id: int, *, key: str | None = None, data: dict[str, Any]
+    ) -> int | None:
+        with session_scope(self.url) as session:
+            found = service.enroll_contact(
+                session, journey_id, contact_id, key=key, data=data, now=self.now
+            )
+            return found.id if found else None
+
+    def custom_field(self, key: str, kind: str) -> None:
+        with session_scope(self.url) as session:
+            define_field(
+                session, entity=FieldEntity.CONTACT, key=key, label=key, type=FieldType(kind)
+            )
+
+    def set_custom(self, contact_id: int, values: dict[str, Any]) -> None:
+        with session_scope(self.url) as session:
+            session.get_one(Contact, contact_id).custom = values
+
+    def tag(self, contact_id: int, name: str) -> None:
+        with session_scope(self.url) as session:
+            add_tag(session, [contact_id], name)
+
+    def user(self) -> int:
+        with session_scope(self.url) as session:
+            return create_user(
+                session,
+                email=f"owner{next(_numbers)}@shop.example",
+                name="Менеджер",
+                role=Role.SALES,
+                password="a long enough password",
+            ).id
 
     def run(self) -> TickReport:
         return tick(self.sessions, clock=lambda: self.now, seconds=30.0)

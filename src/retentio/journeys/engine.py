@@ -149,16 +149,20 @@ class _Batch:
         item.next_run_at, item.waiting_for, item.moving = until, waiting_for, False
 
 
-_versions: dict[int, Steps] = {}
-
-
 def version_steps(session: Session, version_id: int) -> Steps:
-    """Versions never change once written, so each process parses one once."""
-    if version_id not in _versions:
-        version = session.get(JourneyVersion, version_id)
-        assert version is not None  # a foreign key
-        _versions[version_id] = Steps.model_validate(version.definition)
-    return _versions[version_id]
+    version = session.get(JourneyVersion, version_id)
+    assert version is not None  # a foreign key
+    return Steps.model_validate(version.definition)
+
+
+def _versions(session: Session, version_ids: set[int]) -> dict[int, Steps]:
+    """Parsed once per batch: a handful of versions however many enrollments."""
+    rows = session.execute(
+        select(JourneyVersion.id, JourneyVersion.definition).where(
+            JourneyVersion.id.in_(version_ids)
+        )
+    )
+    return {version_id: Steps.model_validate(definition) for version_id, definition in rows}
 
 
 def advance_due(
@@ -180,7 +184,7 @@ def advance_due(
         session=session,
         now=now,
         journeys=journeys,
-        versions={v: version_steps(session, v) for v in {i.version_id for i in items}},
+        versions=_versions(session, {i.version_id for i in items}),
         people=_people(session, {i.contact_id for i in items}),
         default_timezone=default_timezone,
     )
