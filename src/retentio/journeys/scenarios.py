@@ -285,6 +285,7 @@ def _win_back(send: Callable[[Texts], dict[str, Any]], seg: Callable[[str], int]
                     }
                 ),
                 "key": "personal",
+                "next": "call",
             },
             {
                 "key": "call",
