@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from retentio.auth import queries as auth_queries
 from retentio.auth import service as auth_service
-from retentio.auth.models import Role
+from retentio.auth.models import Role, User
 from retentio.commerce.models import Order, OrderChannel, OrderItem, OrderStatus, Product
 from retentio.companies.models import Company
 from retentio.consent.models import Channel, ConsentEvent, ConsentState, Purpose
@@ -27,9 +28,14 @@ from retentio.contacts.models import Contact, ContactIdentity, ContactTag, Ident
 from retentio.demo import synthetic
 from retentio.events.models import Event, Source
 from retentio.forms.models import WebForm
+from retentio.journeys import service as journeys_service
+from retentio.journeys.scenarios import create_from_scenario
+from retentio.messaging import service as messaging_service
+from retentio.messaging.models import AccountKind
 from retentio.profiles import service as profiles_service
 from retentio.segments import service as segments_service
 from retentio.segments.prebuilt import ensure_prebuilt
+from retentio.settings import get_settings
 
 DEMO_DOMAIN = "demo.example.com"
 DEMO_ACCOUNTS = (
@@ -121,8 +127,35 @@ def build_demo(
     report("segments", 0.9)
     ensure_prebuilt(session)
     segments_service.refresh_all(session, now=now)
+    report("journeys", 0.95)
+    _journeys(session, users[Role.MARKETER], now)
     report("done", 1.0)
     return f"admin@{DEMO_DOMAIN}"
+
+
+# Ready-made journeys the demo opens with: the first ones run, the others wait as drafts.
+DEMO_JOURNEYS = (("abandoned_cart", True), ("birthday", True), ("reactivation", False))
+
+
+def _journeys(session: Session, marketer_id: int, now: datetime) -> None:
+    """A file-sink e-mail account (messages land as .eml files in the data directory, nothing
+    leaves the machine) and a few ready-made journeys on it."""
+    account = messaging_service.create_account(
+        session,
+        name="Demo outbox",
+        kind=AccountKind.FILE,
+        channel=Channel.EMAIL,
+        from_address=f"shop@{DEMO_DOMAIN}",
+        from_name="Демо-магазин",
+        settings={"directory": str(Path(get_settings().data_dir) / "demo-outbox")},
+    )
+    marketer = session.get(User, marketer_id)
+    for key, active in DEMO_JOURNEYS:
+        journey = create_from_scenario(
+            session, key, account_id=account.id, language="ru", user=marketer, now=now
+        )
+        if active:
+            journeys_service.activate(session, journey.id, now=now)
 
 
 def _accounts(session: Session, password: str) -> dict[Role, int]:

@@ -61,8 +61,12 @@ def _post(client: httpx.Client, call: WebhookCall, now: datetime) -> int:
         call.status_code = response.status_code
         ok = response.is_success
         call.error = None if ok else f"HTTP {response.status_code}"
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+        ok, call.error = False, str(error)[:500]  # nothing was sent: a retry is safe
     except httpx.HTTPError as error:
-        ok, call.error = False, str(error)[:500]
+        # The request may have arrived: retrying could call the endpoint twice.
+        call.state, call.error = "unknown", str(error)[:500]
+        return 0
     if ok:
         call.state, call.sent_at = "sent", now
         return 1
