@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from retentio.events.models import Event
 from retentio.journeys.engine import BATCH, advance_due
 from retentio.journeys.models import Stream
 from retentio.journeys.triggers import active_journeys, run_triggers, wake_waiting
@@ -76,7 +77,9 @@ def _triggers(sessions: Callable[[], Session], clock: Callable[[], datetime]) ->
 
 def _wake(sessions: Callable[[], Session], clock: Callable[[], datetime]) -> None:
     with sessions() as session, session.begin():
-        insert_or_ignore(session, Stream, {"name": WAKE_STREAM, "position": 0})
+        # Created at the newest event: what came before no step was waiting for.
+        newest = session.scalar(select(func.max(Event.id))) or 0
+        insert_or_ignore(session, Stream, {"name": WAKE_STREAM, "position": newest})
         stream = session.scalars(
             select(Stream).where(Stream.name == WAKE_STREAM).with_for_update(skip_locked=True)
         ).first()
