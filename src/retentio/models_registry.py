@@ -12,12 +12,15 @@ from retentio.consent import models as consent_models
 from retentio.contacts import models as contacts_models
 from retentio.db import Base
 from retentio.events import models as events_models
+from retentio.feedback import models as feedback_models
 from retentio.fields import models as fields_models
 from retentio.forms import models as forms_models
 from retentio.imports import models as imports_models
 from retentio.journeys import models as journeys_models
+from retentio.loyalty import models as loyalty_models
 from retentio.messaging import models as messaging_models
 from retentio.profiles import models as profiles_models
+from retentio.recommend import models as recommend_models
 from retentio.segments import models as segments_models
 
 __all__ = [
@@ -31,11 +34,14 @@ __all__ = [
     "consent_models",
     "contacts_models",
     "events_models",
+    "feedback_models",
     "fields_models",
     "forms_models",
     "imports_models",
     "journeys_models",
+    "loyalty_models",
     "messaging_models",
     "profiles_models",
+    "recommend_models",
     "segments_models",
 ]

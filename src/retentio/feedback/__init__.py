@@ -1,0 +1,1 @@
+"""Feedback: NPS / CSAT / exit surveys and their answers; service tickets (complaints)."""

@@ -1,0 +1,1 @@
+"""Loyalty programme: points, tiers and the append-only ledger."""

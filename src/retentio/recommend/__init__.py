@@ -1,0 +1,1 @@
+"""Recommendations: products bought together, next best offers, replenishment intervals."""
