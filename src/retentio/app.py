@@ -40,6 +40,7 @@ from retentio.forms import public as forms_public
 from retentio.imports import api as imports_api
 from retentio.imports import pages as imports_pages
 from retentio.journeys import api as journeys_api
+from retentio.journeys import pages as journeys_pages
 from retentio.messaging import accounts_api as messaging_accounts_api
 from retentio.messaging import api as messaging_api
 from retentio.messaging import hooks as messaging_hooks
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(imports_pages.router)
     app.include_router(segments_pages.router)
     app.include_router(campaigns_pages.router)
+    app.include_router(journeys_pages.router)
     app.include_router(auth_pages.router)
     app.include_router(analytics_pages.router)
     # Last: its catch-all `/{area}` must not shadow the routes above.

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
 
@@ -17,7 +18,10 @@ from retentio.contacts.models import Contact, ContactTag, Tag
 from retentio.db import session_scope
 from retentio.journeys import webhooks
 from retentio.journeys.models import EnrollmentState, WebhookCall
+from retentio.messaging.sending import Sender
+from retentio.messaging.tracking import Links, Signer
 from tests.journeys.conftest import Shop, send, wait
+from tests.messaging.crash_sender import NO_LIMITS
 
 
 def test_wait_until_local_time(shop: Shop) -> None:
@@ -337,3 +341,28 @@ def test_goal_event_converts(shop: Shop) -> None:
     (enrollment,) = shop.enrollments(journey)
     assert enrollment.state == EnrollmentState.CONVERTED
     assert shop.messages(journey) == []
+
+
+def test_a_journey_message_is_sent_with_the_trigger_data(shop: Shop) -> None:
+    # given a cart journey whose letter names the product from the event
+    step = send(shop.account(), "reminder")
+    step["text"] = "{{ contact.first_name }}, вы забыли {{ trigger.name }}"
+    journey = shop.journey({"kind": "event", "event_type": "cart_add"}, [step])
+    (ann,) = shop.contacts(1)
+    shop.event(ann, "cart_add", name="Чайник")
+    shop.run()
+    # when the sender sends the outbox into the file sink
+    sender = Sender(links=Links(Signer("s" * 32), "https://crm.example"), policy=NO_LIMITS)
+    try:
+        with shop.sessions() as session:
+            report = sender.send_due(session, now=shop.now)
+    finally:
+        sender.close()
+    # then one letter went out, personalised with the contact and the product
+    (written,) = shop.outbox.glob("*.eml")
+    letter = message_from_bytes(written.read_bytes(), policy=policy.default)
+    body = letter.get_body(preferencelist=("plain",))
+    assert report.sent == 1
+    assert shop.messages(journey) == [(ann, "reminder")]
+    assert body is not None
+    assert "вы забыли Чайник" in body.get_content()

@@ -52,7 +52,7 @@ def test_validation_errors_name_the_fields(client: TestClient, make_user: UserFa
 
 def test_unbuilt_area_says_so_plainly(client: TestClient, make_user: UserFactory) -> None:
     log_in(client, make_user(Role.ANALYST).email)
-    response = client.get("/journeys")
+    response = client.get("/deals")
     assert response.status_code == 200
     assert "not built yet" in response.text
 

@@ -34,6 +34,8 @@ from retentio.errors import InvalidInput, NotFound, PermissionDenied, RetentioEr
 from retentio.fields import queries as field_queries
 from retentio.fields.forms import active
 from retentio.fields.models import FieldEntity
+from retentio.journeys import queries as journey_queries
+from retentio.journeys.labels import STATE_LABELS as JOURNEY_STATE_LABELS
 from retentio.kit.text import N_
 from retentio.profiles.labels import CHURN_BAND_LABELS, EXPLANATIONS, SEGMENT_LABELS, STAGE_LABELS
 from retentio.segments import page_data as segment_pages
@@ -223,6 +225,8 @@ def contact_card(
         "band_labels": CHURN_BAND_LABELS,
         "stage_labels": STAGE_LABELS,
         "explanations": EXPLANATIONS,
+        "journey_enrollments": journey_queries.contact_enrollments(session, contact.id),
+        "journey_state_labels": JOURNEY_STATE_LABELS,
     }
     return render(request, "contacts/card.html", context)
 

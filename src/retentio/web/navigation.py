@@ -30,7 +30,7 @@ AREAS: tuple[Area, ...] = (
     Area("deals", N_("Deals"), "/deals", Permission.VIEW, False),
     Area("segments", N_("Segments"), "/segments", Permission.VIEW, True),
     Area("campaigns", N_("Campaigns"), "/campaigns", Permission.VIEW, True),
-    Area("journeys", N_("Journeys"), "/journeys", Permission.VIEW, False),
+    Area("journeys", N_("Journeys"), "/journeys", Permission.VIEW, True),
     Area("loyalty", N_("Loyalty"), "/loyalty", Permission.VIEW, False),
     Area("feedback", N_("Feedback"), "/feedback", Permission.VIEW, False),
     Area("analytics", N_("Analytics"), "/analytics", Permission.VIEW, True),

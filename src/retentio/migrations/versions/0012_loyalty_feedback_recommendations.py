@@ -1,4 +1,4 @@
-"""Loyalty (programme, tiers, accounts, ledger), feedback (surveys, responses, tickets, notes), recommendations (associations, category intervals).
+"""Loyalty, feedback (surveys, tickets) and recommendations tables.
 
 Revision ID: 0012
 Revises: 0011
