@@ -7,6 +7,7 @@ worker should see at once (activation, an API enrollment) enqueue a pass after t
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
@@ -113,42 +114,6 @@ def update_journey(
     return read(session, journey)
 
 
-@router.post("/{journey_id}/activate", response_model=JourneyRead)
-def activate(
-    journey_id: int, session: SessionDep, _user: Writer, background: BackgroundTasks
-) -> JourneyRead:
-    journey = service.activate(session, journey_id, now=utcnow())
-    _changed(background)
-    return read(session, journey)
-
-
-@router.post("/{journey_id}/pause", response_model=JourneyRead)
-def pause(
-    journey_id: int, session: SessionDep, _user: Writer, background: BackgroundTasks
-) -> JourneyRead:
-    journey = service.pause(session, journey_id, now=utcnow())
-    _changed(background)
-    return read(session, journey)
-
-
-@router.post("/{journey_id}/resume", response_model=JourneyRead)
-def resume(
-    journey_id: int, session: SessionDep, _user: Writer, background: BackgroundTasks
-) -> JourneyRead:
-    journey = service.resume(session, journey_id, now=utcnow())
-    _changed(background)
-    return read(session, journey)
-
-
-@router.post("/{journey_id}/archive", response_model=JourneyRead)
-def archive(
-    journey_id: int, session: SessionDep, _user: Writer, background: BackgroundTasks
-) -> JourneyRead:
-    journey = service.archive(session, journey_id, now=utcnow())
-    _changed(background)
-    return read(session, journey)
-
-
 @router.post("/{journey_id}/enroll", response_model=EnrollResult)
 def enroll(
     journey_id: int, body: EnrollIn, session: SessionDep, _user: Writer, background: BackgroundTasks
@@ -162,6 +127,36 @@ def enroll(
     return EnrollResult(
         enrolled=found is not None, enrollment=_enrollment(found, numbers) if found else None
     )
+
+
+class Action(StrEnum):
+    ACTIVATE = "activate"
+    PAUSE = "pause"
+    RESUME = "resume"
+    ARCHIVE = "archive"
+
+
+MOVES = {
+    Action.ACTIVATE: service.activate,
+    Action.PAUSE: service.pause,
+    Action.RESUME: service.resume,
+    Action.ARCHIVE: service.archive,
+}
+
+
+@router.post("/{journey_id}/{action}", response_model=JourneyRead)
+def act(
+    journey_id: int,
+    action: Action,
+    session: SessionDep,
+    _user: Writer,
+    background: BackgroundTasks,
+) -> JourneyRead:
+    """Activate (checks the journey first), pause (enrollments freeze), resume, archive
+    (running enrollments exit)."""
+    journey = MOVES[action](session, journey_id, now=utcnow())
+    _changed(background)
+    return read(session, journey)
 
 
 def _enrollment(e: Enrollment, numbers: dict[int, int]) -> EnrollmentRead:

@@ -24,7 +24,7 @@ from retentio.consent.labels import CHANNEL_LABELS, PURPOSE_LABELS
 from retentio.db import utcnow
 from retentio.errors import RetentioError
 from retentio.journeys import page_data, queries, scenarios, service, tasks
-from retentio.journeys.api import Reader, Writer
+from retentio.journeys.api import MOVES, Action, Reader, Writer
 from retentio.journeys.labels import (
     GROUP_LABELS,
     REENTRY_LABELS,
@@ -35,6 +35,7 @@ from retentio.journeys.labels import (
     UNIT_LABELS,
 )
 from retentio.journeys.models import EnrollmentState, Group, Journey, JourneyStatus
+from retentio.kit.text import N_
 from retentio.web.dashboard import PLOTLY_VERSION
 from retentio.web.deps import SessionDep
 from retentio.web.flash import flash
@@ -312,48 +313,24 @@ def _card(
 # --- actions -----------------------------------------------------------------------------------
 
 
-@router.post("/journeys/{journey_id:int}/activate")
-def journey_activate(
+DONE = {
+    Action.ACTIVATE: N_("Journey activated."),
+    Action.PAUSE: N_("Journey paused."),
+    Action.RESUME: N_("Journey resumed."),
+    Action.ARCHIVE: N_("Journey archived."),
+}
+
+
+@router.post("/journeys/{journey_id:int}/{action}")
+def journey_act(
     request: Request,
     session: SessionDep,
     _user: Writer,
     background: BackgroundTasks,
     journey_id: int,
+    action: Action,
 ) -> Response:
-    return _act(request, session, background, journey_id, _("Journey activated."), service.activate)
-
-
-@router.post("/journeys/{journey_id:int}/pause")
-def journey_pause(
-    request: Request,
-    session: SessionDep,
-    _user: Writer,
-    background: BackgroundTasks,
-    journey_id: int,
-) -> Response:
-    return _act(request, session, background, journey_id, _("Journey paused."), service.pause)
-
-
-@router.post("/journeys/{journey_id:int}/resume")
-def journey_resume(
-    request: Request,
-    session: SessionDep,
-    _user: Writer,
-    background: BackgroundTasks,
-    journey_id: int,
-) -> Response:
-    return _act(request, session, background, journey_id, _("Journey resumed."), service.resume)
-
-
-@router.post("/journeys/{journey_id:int}/archive")
-def journey_archive(
-    request: Request,
-    session: SessionDep,
-    _user: Writer,
-    background: BackgroundTasks,
-    journey_id: int,
-) -> Response:
-    return _act(request, session, background, journey_id, _("Journey archived."), service.archive)
+    return _act(request, session, background, journey_id, _(DONE[action]), MOVES[action])
 
 
 def _act(
