@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy import Column, MetaData, Table, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from retentio.activities.models import Activity, ActivityKind
@@ -53,13 +53,47 @@ from retentio.journeys.models import (
     StepRun,
     WebhookCall,
 )
+from retentio.kit.bulk import insert_rows
 from retentio.kit.upsert import insert_ignoring
 from retentio.messaging.service import NewMessage, OutboxKey, enqueue_many
 from retentio.segments.compiler import property_clause
 from retentio.segments.queries import checked_rule, compiled
 
 SOURCE = "journey"
-BATCH = 500
+STEP_RUNS = cast(Table, StepRun.__table__)
+# A per-connection scratch table, emptied at each commit (PostgreSQL only).
+MOVES_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS journey_moves (
+    id integer PRIMARY KEY, step varchar(40), step_entered_at timestamptz, steps_done integer,
+    state varchar(10), next_run_at timestamptz, waiting_for varchar(64),
+    finished_at timestamptz, exit_reason varchar(30)
+) ON COMMIT DELETE ROWS
+"""
+MOVES = Table(
+    "journey_moves",
+    MetaData(),
+    *(
+        Column(name)
+        for name in (
+            "id",
+            "step",
+            "step_entered_at",
+            "steps_done",
+            "state",
+            "next_run_at",
+            "waiting_for",
+            "finished_at",
+            "exit_reason",
+        )
+    ),
+)
+APPLY_MOVES = """
+UPDATE journey_enrollments AS e SET step = m.step, step_entered_at = m.step_entered_at,
+    steps_done = m.steps_done, state = m.state, next_run_at = m.next_run_at,
+    waiting_for = m.waiting_for, finished_at = m.finished_at, exit_reason = m.exit_reason
+FROM journey_moves AS m WHERE e.id = m.id
+"""
+BATCH = 1000
 # A step graph has at most MAX_STEPS steps and no cycle, so this bounds one claim's work.
 MAX_ROUNDS = 64
 DEFAULT_TIMEZONE = "Europe/Moscow"
@@ -498,7 +532,7 @@ def _write(batch: _Batch, items: list[Item]) -> None:
     if batch.runs:
         # A run already recorded means another worker moved this enrollment: the insert fails
         # and the whole batch rolls back rather than doing a step twice.
-        session.execute(insert(StepRun), batch.runs)
+        insert_rows(session, STEP_RUNS, batch.runs)
     enqueue_many(session, batch.messages, now=batch.now)
     if batch.activities:
         session.execute(insert(Activity), batch.activities)
@@ -509,24 +543,34 @@ def _write(batch: _Batch, items: list[Item]) -> None:
     for (action, tag), contact_ids in batch.tags.items():
         (add_tag if action == "add_tag" else remove_tag)(session, contact_ids, tag)
     _set_fields(session, batch.fields)
-    session.execute(
-        update(Enrollment),
-        [
-            {
-                "id": i.id,
-                "step": i.step,
-                "step_entered_at": i.step_entered_at,
-                "steps_done": i.steps_done,
-                "state": i.state,
-                "next_run_at": i.next_run_at or batch.now,
-                "waiting_for": i.waiting_for,
-                "finished_at": i.finished_at,
-                "exit_reason": i.exit_reason,
-            }
-            for i in items
-        ],
-    )
+    _move(session, [_position(i, batch.now) for i in items])
     session.flush()
+
+
+def _position(item: Item, now: datetime) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "step": item.step,
+        "step_entered_at": item.step_entered_at,
+        "steps_done": item.steps_done,
+        "state": item.state,
+        "next_run_at": item.next_run_at or now,
+        "waiting_for": item.waiting_for,
+        "finished_at": item.finished_at,
+        "exit_reason": item.exit_reason,
+    }
+
+
+def _move(session: Session, positions: list[dict[str, Any]]) -> None:
+    """The enrollments' new positions: on PostgreSQL copied into a scratch table and applied
+    by one UPDATE … FROM (one statement per row cost more than the steps themselves)."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(update(Enrollment), positions)
+        return
+    connection = session.connection()
+    connection.exec_driver_sql(MOVES_TABLE)
+    insert_rows(session, MOVES, positions)
+    connection.exec_driver_sql(APPLY_MOVES)
 
 
 def _set_fields(session: Session, changes: list[tuple[int, str, Any]]) -> None:
