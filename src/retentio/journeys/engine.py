@@ -214,12 +214,17 @@ def advance_due(
             select(Journey).where(Journey.id.in_({i.journey_id for i in items}))
         )
     }
+    versions = _versions(session, {i.version_id for i in items})
     batch = _Batch(
         session=session,
         now=now,
         journeys=journeys,
-        versions=_versions(session, {i.version_id for i in items}),
-        people=_people(session, {i.contact_id for i in items}),
+        versions=versions,
+        people=_people(
+            session,
+            {i.contact_id for i in items},
+            dates=_waits_for_dates(versions.values()),
+        ),
         default_timezone=default_timezone,
     )
     _check_exits(batch, items)
@@ -275,28 +280,37 @@ def _claim(session: Session, now: datetime, limit: int) -> list[Item]:
     return [Item(*row) for row in rows]
 
 
-def _people(session: Session, contact_ids: set[int]) -> dict[int, _Person]:
-    rows = session.execute(
-        select(
-            Contact.id,
-            Contact.timezone,
-            Contact.birthday,
-            Contact.custom,
-            Contact.owner_id,
-            Contact.deleted_at,
-            Contact.merged_into_id,
-        ).where(Contact.id.in_(contact_ids))
-    )
+def _people(session: Session, contact_ids: set[int], *, dates: bool) -> dict[int, _Person]:
+    """What the steps need of each contact; birthdays and custom fields (a JSON document
+    each) only when a date wait needs them."""
+    columns: list[Any] = [
+        Contact.id,
+        Contact.timezone,
+        Contact.owner_id,
+        Contact.deleted_at,
+        Contact.merged_into_id,
+    ]
+    if dates:
+        columns += [Contact.birthday, Contact.custom]
+    rows = session.execute(select(*columns).where(Contact.id.in_(contact_ids)))
     return {
         row.id: _Person(
             timezone=row.timezone,
-            birthday=row.birthday,
-            custom=row.custom or {},
+            birthday=row.birthday if dates else None,
+            custom=(row.custom or {}) if dates else {},
             owner_id=row.owner_id,
             gone=row.deleted_at is not None or row.merged_into_id is not None,
         )
         for row in rows
     }
+
+
+def _waits_for_dates(versions: Iterable[Steps]) -> bool:
+    return any(
+        isinstance(step, WaitStep) and step.mode == "date_attribute"
+        for version in versions
+        for step in version.steps
+    )
 
 
 def _check_exits(batch: _Batch, items: list[Item]) -> None:
