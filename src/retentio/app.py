@@ -32,6 +32,9 @@ from retentio.events import api as events_api
 from retentio.events import pages as events_pages
 from retentio.events import segment_api
 from retentio.events import tracker as events_tracker
+from retentio.feedback import api as feedback_api
+from retentio.feedback import pages as feedback_pages
+from retentio.feedback import public as feedback_public
 from retentio.fields import api as fields_api
 from retentio.fields import pages as fields_pages
 from retentio.forms import api as forms_api
@@ -41,6 +44,8 @@ from retentio.imports import api as imports_api
 from retentio.imports import pages as imports_pages
 from retentio.journeys import api as journeys_api
 from retentio.journeys import pages as journeys_pages
+from retentio.loyalty import api as loyalty_api
+from retentio.loyalty import pages as loyalty_pages
 from retentio.messaging import accounts_api as messaging_accounts_api
 from retentio.messaging import api as messaging_api
 from retentio.messaging import hooks as messaging_hooks
@@ -48,6 +53,7 @@ from retentio.messaging import pages as messaging_pages
 from retentio.messaging import public as messaging_public
 from retentio.migrate import ensure_current
 from retentio.profiles import api as profiles_api
+from retentio.recommend import api as recommend_api
 from retentio.segments import api as segments_api
 from retentio.segments import pages as segments_pages
 from retentio.settings import Settings, get_settings
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_tracker.router)
     app.include_router(forms_public.router)
     app.include_router(messaging_public.router)
+    app.include_router(feedback_public.router)
     app.include_router(messaging_hooks.router)
     # HTML pages: one line per domain.
     app.include_router(events_pages.router)
@@ -114,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(segments_pages.router)
     app.include_router(campaigns_pages.router)
     app.include_router(journeys_pages.router)
+    app.include_router(feedback_pages.router)
+    app.include_router(loyalty_pages.router)
     app.include_router(auth_pages.router)
     app.include_router(analytics_pages.router)
     # Last: its catch-all `/{area}` must not shadow the routes above.
@@ -154,8 +163,11 @@ def _api_router() -> APIRouter:
     api.include_router(segments_api.router)
     api.include_router(campaigns_api.router)
     api.include_router(journeys_api.router)
+    api.include_router(feedback_api.router)
+    api.include_router(loyalty_api.router)
     api.include_router(messaging_api.router)
     api.include_router(messaging_accounts_api.router)
     api.include_router(analytics_api.router)
     api.include_router(profiles_api.router)
+    api.include_router(recommend_api.router)
     return api

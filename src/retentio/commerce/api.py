@@ -19,6 +19,7 @@ from retentio.contacts.access import visible_clause, visible_contact
 from retentio.contacts.models import Contact
 from retentio.db import utcnow
 from retentio.errors import NotFound
+from retentio.loyalty import tasks as loyalty_tasks
 from retentio.profiles.tasks import enqueue_refresh
 from retentio.web.deps import SessionDep, SettingsDep
 
@@ -80,6 +81,7 @@ def post_order(
     )
     # Background tasks run after the request's session has committed: the worker sees the order.
     background.add_task(enqueue_refresh, [order.contact_id])
+    background.add_task(loyalty_tasks.earn_for_order, order.id)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _read(session, order)
 

@@ -31,13 +31,17 @@ from retentio.contacts.merge import count_history, merge_contacts
 from retentio.contacts.models import Contact
 from retentio.db import utcnow
 from retentio.errors import InvalidInput, NotFound, PermissionDenied, RetentioError
+from retentio.feedback import page_data as feedback_page_data
 from retentio.fields import queries as field_queries
 from retentio.fields.forms import active
 from retentio.fields.models import FieldEntity
 from retentio.journeys import queries as journey_queries
 from retentio.journeys.labels import STATE_LABELS as JOURNEY_STATE_LABELS
 from retentio.kit.text import N_
+from retentio.loyalty import queries as loyalty_queries
+from retentio.loyalty.labels import KIND_LABELS as LOYALTY_KIND_LABELS
 from retentio.profiles.labels import CHURN_BAND_LABELS, EXPLANATIONS, SEGMENT_LABELS, STAGE_LABELS
+from retentio.recommend import page_data as recommend_page_data
 from retentio.segments import page_data as segment_pages
 from retentio.segments import queries as segment_queries
 from retentio.segments import service as segment_service
@@ -227,6 +231,10 @@ def contact_card(
         "explanations": EXPLANATIONS,
         "journey_enrollments": journey_queries.contact_enrollments(session, contact.id),
         "journey_state_labels": JOURNEY_STATE_LABELS,
+        "loyalty": loyalty_queries.contact_points(session, contact.id),
+        "loyalty_kind_labels": LOYALTY_KIND_LABELS,
+        "feedback_block": feedback_page_data.contact_block(session, contact.id),
+        "recommend_block": recommend_page_data.contact_block(session, contact.id),
     }
     return render(request, "contacts/card.html", context)
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-TokenKind = Literal["o", "c", "u", "p"]
+TokenKind = Literal["o", "c", "u", "p", "s"]  # s: a survey answer link (feedback.links)
 # 128 bits of MAC: forging is still out of reach, links stay shorter.
 _MAC_BYTES = 16
 _HREF = re.compile(r"""href\s*=\s*(["'])(https?://[^"']+)\1""", re.IGNORECASE)
