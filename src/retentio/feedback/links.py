@@ -33,7 +33,8 @@ def _payload(contact_id: int, occurrence: str) -> str:
 def survey_link(links: Links, survey_id: int, contact_id: int, occurrence: str) -> str:
     """The public answer URL of one survey send; `occurrence` names the send (e.g. "m123",
     the message id), so each message may be answered once."""
-    return links.url("s", survey_id, _payload(contact_id, occurrence))
+    _payload(contact_id, occurrence)  # refuses an occurrence the token could not carry
+    return links.survey(survey_id, contact_id, occurrence)
 
 
 def survey_token(signer: Signer, survey_id: int, contact_id: int, occurrence: str) -> str:

@@ -42,6 +42,7 @@ from retentio.messaging import bounces, preferences, queries
 from retentio.messaging.channels import TEXT_KINDS, TextMessage, TextTransport, text_transport
 from retentio.messaging.dkim import DkimKey, load_key
 from retentio.messaging.email import Address, Email, domain_of, new_message_id, render_bytes
+from retentio.messaging.extras import template_extras
 from retentio.messaging.models import (
     AccountKind,
     Message,
@@ -211,6 +212,8 @@ class _Batch:
     recent: dict[int, list[datetime]] = field(default_factory=lambda: defaultdict(list))
     # (contact, topic) pairs turned off on the preference page.
     opted_out: set[tuple[int, int]] = field(default_factory=set)
+    # Per contact: template variables other domains provide (loyalty, recommendations).
+    extras: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class Sender:
@@ -357,7 +360,8 @@ class Sender:
         opted_out = preferences.opted_out_pairs(
             session, {m.contact_id for m in topical}, {m.topic_id for m in topical if m.topic_id}
         )
-        return _Batch(contacts, profiles, contents, consent, suppressed, recent, opted_out)
+        extras = template_extras(session, messages, contents)
+        return _Batch(contacts, profiles, contents, consent, suppressed, recent, opted_out, extras)
 
     def _apply_rules(
         self, session: Session, messages: list[Message], now: datetime, report: SendReport
@@ -421,8 +425,8 @@ class Sender:
         variables = template_variables(
             contact,
             batch.profiles.get(contact.id),
-            links=self.links.for_message(message.id),
-            extra=message.variables,
+            links=self.links.for_message(message.id, contact.id),
+            extra={**batch.extras.get(contact.id, {}), **(message.variables or {})},
         )
         return _Job(
             message=message,

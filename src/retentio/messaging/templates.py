@@ -8,6 +8,7 @@ Python internals. Anything the sandbox refuses becomes `TemplateRenderError` nam
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -146,7 +147,7 @@ def template_variables(
     contact: Contact,
     profile: Profile | None,
     *,
-    links: dict[str, str],
+    links: Mapping[str, Any],
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     variables = {k: _plain(v) for k, v in (extra or {}).items()}

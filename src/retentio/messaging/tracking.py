@@ -16,8 +16,8 @@ import hmac
 import html
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Literal
+from functools import lru_cache, partial
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 TokenKind = Literal["o", "c", "u", "p", "s"]  # s: a survey answer link (feedback.links)
@@ -88,9 +88,18 @@ class Links:
         suffix = ".gif" if kind == "o" else ""
         return f"{self.base_url.rstrip('/')}/{kind}/{token}{suffix}"
 
-    def for_message(self, message_id: int) -> dict[str, str]:
-        """The `links` template variable."""
-        return {"unsubscribe": self.url("u", message_id), "preferences": self.url("p", message_id)}
+    def survey(self, survey_id: int, contact_id: int, occurrence: str) -> str:
+        """A survey's answer link for one send (checked and read by `feedback.links`)."""
+        return self.url("s", survey_id, f"{contact_id}:{occurrence}")
+
+    def for_message(self, message_id: int, contact_id: int = 0) -> dict[str, Any]:
+        """The `links` template variable; `links.survey(12)` is survey 12's answer link,
+        answerable once for this message."""
+        return {
+            "unsubscribe": self.url("u", message_id),
+            "preferences": self.url("p", message_id),
+            "survey": partial(self.survey, contact_id=contact_id, occurrence=f"m{message_id}"),
+        }
 
 
 def with_utm(url: str, utm: dict[str, str]) -> str:
