@@ -17,7 +17,8 @@ from retentio.activities.models import Activity
 from retentio.contacts.models import Contact, ContactTag, Tag
 from retentio.db import session_scope
 from retentio.journeys import webhooks
-from retentio.journeys.models import EnrollmentState, WebhookCall
+from retentio.journeys.models import EnrollmentState, Group, WebhookCall
+from retentio.loyalty.models import Account, Entry
 from retentio.messaging.sending import Sender
 from retentio.messaging.tracking import Links, Signer
 from tests.journeys.conftest import Shop, send, wait
@@ -366,3 +367,26 @@ def test_a_journey_message_is_sent_with_the_trigger_data(shop: Shop) -> None:
     assert shop.messages(journey) == [(ann, "reminder")]
     assert body is not None
     assert "вы забыли Чайник" in body.get_content()
+
+
+def test_points_are_given_once_and_not_to_the_holdout(shop: Shop) -> None:
+    # given a journey giving 200 points, with half held out
+    journey = shop.journey(
+        {"kind": "api"},
+        [{"key": "bonus", "kind": "points", "points": 200, "reason": "Подарок"}],
+        policy={"holdout_share": 0.5},
+    )
+    people = shop.contacts(40)
+    # when everyone goes through it and the worker runs twice
+    for contact_id in people:
+        shop.enroll(journey, contact_id, data={})
+    shop.run()
+    shop.run()
+    # then each treated contact got 200 points once, the held-out none
+    treated = {e.contact_id for e in shop.enrollments(journey) if e.group == Group.TREATED}
+    with session_scope(shop.url) as session:
+        balances = dict(session.execute(select(Account.contact_id, Account.balance)).all())
+        reasons = set(session.scalars(select(Entry.reason)))
+    assert 0 < len(treated) < 40
+    assert balances == dict.fromkeys(treated, 200)
+    assert reasons == {"Подарок"}

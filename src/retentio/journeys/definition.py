@@ -222,6 +222,22 @@ class AttributeStep(_Step):
     next: str | None = None
 
 
+class PointsStep(_Step):
+    """Give (positive) or take (negative) loyalty points, once per enrollment."""
+
+    kind: Literal["points"]
+    points: int = Field(ge=-1_000_000, le=1_000_000)
+    reason: str = Field("", max_length=200)
+    next: str | None = None
+
+    @field_validator("points")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("give or take at least one point")
+        return value
+
+
 class TaskStep(_Step):
     kind: Literal["task"]
     title: str = Field(min_length=1, max_length=300)
@@ -247,6 +263,7 @@ Step = Annotated[
     | ConditionStep
     | SplitStep
     | AttributeStep
+    | PointsStep
     | TaskStep
     | WebhookStep
     | ExitStep,

@@ -34,6 +34,7 @@ from retentio.journeys.definition import (
     ConditionStep,
     ExitStep,
     Goal,
+    PointsStep,
     Policy,
     SendStep,
     SplitStep,
@@ -55,6 +56,7 @@ from retentio.journeys.models import (
 )
 from retentio.kit.bulk import insert_rows
 from retentio.kit.upsert import insert_ignoring
+from retentio.loyalty.service import adjust
 from retentio.messaging.service import NewMessage, OutboxKey, enqueue_many
 from retentio.segments.compiler import property_clause
 from retentio.segments.queries import checked_rule, compiled
@@ -155,6 +157,8 @@ class _Batch:
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     tags: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
     fields: list[tuple[int, str, Any]] = field(default_factory=list)
+    # (contact, points, ledger key, reason) of `points` steps.
+    points: list[tuple[int, int, str, str]] = field(default_factory=list)
 
     def advance(self, item: Item, to: str | None, outcome: str) -> None:
         """Record the step as run and move on; no next step ends the enrollment."""
@@ -396,6 +400,8 @@ def _run_step(batch: _Batch, step: Any, items: list[Item]) -> None:
                 batch.advance(item, branch.next, f"branch:{branch.label}")
         case AttributeStep():
             _attribute(batch, step, items)
+        case PointsStep():
+            _points(batch, step, items)
         case TaskStep():
             _task(batch, step, items)
         case WebhookStep():
@@ -495,6 +501,18 @@ def _attribute(batch: _Batch, step: AttributeStep, items: list[Item]) -> None:
         batch.advance(item, step.next, step.action)
 
 
+def _points(batch: _Batch, step: PointsStep, items: list[Item]) -> None:
+    """A treatment like a message: the holdout gets none."""
+    name = batch.journeys[items[0].journey_id].name
+    for item in items:
+        if item.group == Group.HOLDOUT:
+            batch.advance(item, step.next, "held_out")
+            continue
+        key = f"journey:{item.id}:{step.key}"
+        batch.points.append((item.contact_id, step.points, key, step.reason or name))
+        batch.advance(item, step.next, "given" if step.points > 0 else "taken")
+
+
 def _task(batch: _Batch, step: TaskStep, items: list[Item]) -> None:
     due = batch.now + timedelta(seconds=step.due_in.seconds) if step.due_in else None
     for item in items:
@@ -557,6 +575,8 @@ def _write(batch: _Batch, items: list[Item]) -> None:
     for (action, tag), contact_ids in batch.tags.items():
         (add_tag if action == "add_tag" else remove_tag)(session, contact_ids, tag)
     _set_fields(session, batch.fields)
+    for contact_id, points, key, reason in batch.points:
+        adjust(session, contact_id, points, reason=reason, actor_id=None, now=batch.now, key=key)
     _move(session, [_position(i, batch.now) for i in items])
     session.flush()
 

@@ -33,6 +33,7 @@ STEP_LABELS: dict[str, str] = {
     "condition": N_("Condition"),
     "split": N_("Random split"),
     "set_attribute": N_("Change the contact"),
+    "points": N_("Loyalty points"),
     "task": N_("Task for a manager"),
     "webhook": N_("Webhook"),
     "exit": N_("Exit"),

@@ -53,12 +53,13 @@ STEP_FIELDS: dict[str, tuple[str, ...]] = {
     "condition": ("rule", "yes", "no"),
     "split": ("branches",),
     "set_attribute": ("action", "tag", "field", "value", "next"),
+    "points": ("points", "reason", "next"),
     "task": ("title", "body", "due_in", "next"),
     "webhook": ("url", "next"),
     "exit": (),
 }
 JSON_FIELDS = ("properties", "rule")
-INT_FIELDS = ("account_id", "topic_id", "offset_days")
+INT_FIELDS = ("account_id", "topic_id", "offset_days", "points")
 TRIGGER_FIELDS = (
     "event_type",
     "properties",
@@ -194,6 +195,11 @@ def step_summary(step: dict[str, str]) -> str:
             "field": step.get("field"),
             "value": step.get("value"),
         }
+    if kind == "points":
+        points = str(step.get("points") or "")
+        if points.startswith("-"):
+            return _("Take %(points)s points") % {"points": points[1:]}
+        return _("Give %(points)s points") % {"points": points}
     if kind == "task":
         return _("Task: %(title)s") % {"title": step.get("title")}
     if kind == "webhook":
@@ -411,6 +417,7 @@ def blank_step(kind: str, key: str, account_id: int | None) -> dict[str, str]:
             "branches-1-weight": "1",
         },
         "set_attribute": {"action": "add_tag", "tag": ""},
+        "points": {"points": "100", "reason": ""},
         "task": {"title": ""},
         "webhook": {"url": "https://"},
         "exit": {},
