@@ -30,9 +30,12 @@ from retentio.events.models import Event, Source
 from retentio.forms.models import WebForm
 from retentio.journeys import service as journeys_service
 from retentio.journeys.scenarios import create_from_scenario
+from retentio.loyalty import service as loyalty_service
+from retentio.loyalty.schemas import ProgrammeIn, TierIn
 from retentio.messaging import service as messaging_service
 from retentio.messaging.models import AccountKind
 from retentio.profiles import service as profiles_service
+from retentio.recommend import service as recommend_service
 from retentio.segments import service as segments_service
 from retentio.segments.prebuilt import ensure_prebuilt
 from retentio.settings import get_settings
@@ -127,10 +130,43 @@ def build_demo(
     report("segments", 0.9)
     ensure_prebuilt(session)
     segments_service.refresh_all(session, now=now)
-    report("journeys", 0.95)
+    report("loyalty and recommendations", 0.93)
+    _loyalty(session, now)
+    recommend_service.recompute(session, now=now)
+    report("journeys", 0.97)
     _journeys(session, users[Role.MARKETER], now)
     report("done", 1.0)
     return f"admin@{DEMO_DOMAIN}"
+
+
+# (name, revenue over the last year, points multiplier, discount %)
+DEMO_TIERS = (("Серебро", 15_000, "1.25", 3), ("Золото", 40_000, "1.5", 5))
+
+
+def _loyalty(session: Session, now: datetime) -> None:
+    """The programme on (5 points per 100 ₽, a year to spend them), two tiers, and everyone's
+    tier computed from their orders."""
+    loyalty_service.update_programme(
+        session,
+        ProgrammeIn(
+            enabled=True,
+            points_per_unit=Decimal("0.05"),
+            welcome_bonus=100,
+            birthday_bonus=300,
+            expiry_days=365,
+        ),
+    )
+    for name, threshold, multiplier, discount in DEMO_TIERS:
+        loyalty_service.create_tier(
+            session,
+            TierIn(
+                name=name,
+                threshold=Decimal(threshold),
+                multiplier=Decimal(multiplier),
+                discount_percent=Decimal(discount),
+            ),
+        )
+    loyalty_service.recalculate_tiers(session, now=now)
 
 
 # Ready-made journeys the demo opens with: the first ones run, the others wait as drafts.
