@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retentio.fields.models import FieldEntity, FieldType
 from retentio.fields.queries import definitions
 from retentio.kit.text import N_
+from retentio.loyalty.models import Tier
 from retentio.predict.rfm import Segment as RfmSegment
 from retentio.profiles.lifecycle import ChurnBand, LifecycleStage
 
@@ -134,8 +136,12 @@ class Catalog:
 
 
 def load_catalog(session: Session) -> Catalog:
-    """Built-in fields plus the live (not archived) custom fields of contacts and companies."""
+    """Built-in fields, the loyalty balance and tier (its choices: the tiers that exist), and
+    the live (not archived) custom fields of contacts and companies."""
     fields = dict(BUILT_IN)
+    tiers = tuple(session.scalars(select(Tier.name).order_by(Tier.threshold, Tier.id)))
+    fields["loyalty.balance"] = _spec("loyalty.balance", "number", N_("Loyalty points"))
+    fields["loyalty.tier"] = _spec("loyalty.tier", "choice", N_("Loyalty tier"), tiers)
     for entity, prefix in CUSTOM_PREFIXES.items():
         for definition in definitions(session, entity):
             if definition.archived:

@@ -50,6 +50,7 @@ from retentio.consent.models import Channel, ConsentState, Purpose, Suppression
 from retentio.contacts.access import visible_clause
 from retentio.contacts.models import Contact, ContactTag, Tag
 from retentio.events.models import Event
+from retentio.loyalty.models import Account, Tier
 from retentio.profiles.models import Profile
 from retentio.segments.catalog import NEGATIVE, Catalog, FieldSpec
 from retentio.segments.models import SegmentMember
@@ -204,12 +205,27 @@ def _source(spec: FieldSpec, ctx: Context, joins: set[str]) -> _Value:
     if entity == "company" and attribute.startswith("custom."):
         joins.add("company")
         return _json_value(Company.custom, attribute.removeprefix("custom."), spec, ctx)
+    if entity == "loyalty":
+        return _Value(_loyalty(attribute), "column")
     model = {"contact": Contact, "company": Company, "profile": Profile}[entity]
     if entity != "contact":
         joins.add(entity)
     column = getattr(model, attribute)
     storage = {"date": "date_column", "datetime": "datetime_column"}.get(spec.type, "column")
     return _Value(column, storage)
+
+
+def _loyalty(attribute: str) -> Any:
+    """The contact's points (0 outside the programme) or tier name, by primary-key lookups."""
+    if attribute == "balance":
+        balance = select(Account.balance).where(Account.contact_id == Contact.id)
+        return func.coalesce(balance.scalar_subquery(), 0)
+    tier = (
+        select(Tier.name)
+        .join(Account, Account.tier_id == Tier.id)
+        .where(Account.contact_id == Contact.id)
+    )
+    return tier.scalar_subquery()
 
 
 def _json_value(column: Any, key: str, spec: FieldSpec, ctx: Context) -> _Value:

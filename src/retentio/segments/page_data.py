@@ -96,6 +96,7 @@ GROUP_LABELS: dict[str, str] = {
     "custom": N_("Custom fields"),
     "company": N_("Company fields"),
     "profile": N_("Profile traits"),
+    "loyalty": N_("Loyalty"),
 }
 KIND_LABELS: dict[str, str] = {
     "tags": N_("Tags"),
