@@ -21,6 +21,7 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from retentio.commerce.models import OrderStatus
 from retentio.db import session_scope, utcnow
+from retentio.feedback.models import Ticket, TicketKind, TicketPriority, TicketStatus
 from retentio.profiles.models import Profile
 from retentio.settings import Settings
 from retentio.web.dashboard import weekly_revenue
@@ -240,3 +242,47 @@ def test_plotly_is_served_from_the_installed_package(client: TestClient) -> None
     assert "plotly.js" in response.text[:200]
     assert response.headers["content-type"].startswith("text/javascript")
     assert "max-age=31536000" in response.headers["cache-control"]
+
+
+def _ticket(db: Session, kind: TicketKind, **times: Any) -> None:
+    status = TicketStatus.RESOLVED if times.get("resolved_at") else TicketStatus.OPEN
+    db.add(
+        Ticket(
+            subject=kind.value,
+            kind=kind,
+            priority=TicketPriority.NORMAL,
+            status=status,
+            created_at=_ago(2),
+            **times,
+        )
+    )
+
+
+@pytest.mark.usefixtures("shop")
+def test_service_figures(admin_client: TestClient, db: Session) -> None:
+    # given, in the last 30 days (3 orders placed): a complaint answered and resolved in time,
+    # a claim past both targets with no answer, and a question still within its targets
+    hour = timedelta(hours=1)
+    _ticket(
+        db,
+        TicketKind.COMPLAINT,
+        first_response_due_at=_ago(1),
+        first_response_at=_ago(2) + hour,
+        resolution_due_at=_ago(0) - hour,
+        resolved_at=_ago(1),
+    )
+    _ticket(db, TicketKind.CLAIM, first_response_due_at=_ago(1), resolution_due_at=_ago(0) - hour)
+    _ticket(
+        db,
+        TicketKind.QUESTION,
+        first_response_due_at=_ago(0) + hour,
+        resolution_due_at=_ago(0) + 2 * hour,
+    )
+    db.commit()
+    # when the dashboard is opened
+    html = admin_client.get("/").text
+    # then 2 complaints per 3 orders, half of the settled targets met, one ticket breached
+    assert _text(html, "complaints-per-orders").startswith("666.67")
+    assert _text(html, "sla-first") == "50%"
+    assert _text(html, "sla-resolution") == "50%"
+    assert '<dd data-testid="sla-breached"><a href="/tickets">1</a></dd>' in html

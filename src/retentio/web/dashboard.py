@@ -1,5 +1,6 @@
-"""Reads for the dashboard (`/`): KPIs of the last 30 days, the weekly revenue trend and the
-profile breakdowns. Every read is one SQL statement; the route only renders what this returns.
+"""Reads for the dashboard (`/`): KPIs of the last 30 days, the weekly revenue trend, the
+profile breakdowns and the service figures (complaints, SLA). Every read is one SQL
+statement; the route only renders what this returns.
 
 Revenue follows `analytics.queries`: non-cancelled orders of live contacts (not deleted, not
 merged away) earn `total − refunded_total`, so the trend and the KPI cards agree.
@@ -20,6 +21,13 @@ from retentio.analytics.queries import PeriodMetrics, metrics
 from retentio.analytics.sqlfunc import UtcDate
 from retentio.commerce.models import Order, OrderStatus
 from retentio.contacts.models import Contact
+from retentio.feedback.queries import (
+    ComplaintRate,
+    SlaFigures,
+    breached,
+    complaint_rate,
+    sla_figures,
+)
 from retentio.kit.text import N_
 from retentio.predict.rfm import Segment
 from retentio.profiles.labels import CHURN_BAND_LABELS, SEGMENT_LABELS
@@ -108,6 +116,9 @@ class Dashboard:
     segments: list[SegmentRow]
     profiles: int  # live contacts with a profile
     top_action: SegmentRow | None
+    complaints: ComplaintRate
+    sla: SlaFigures
+    breached: int  # open tickets past a target now
 
     @property
     def chart(self) -> dict[str, list[Any]]:
@@ -135,6 +146,9 @@ def build(session: Session, now: datetime) -> Dashboard:
         segments=segments,
         profiles=sum(band.count for band in bands),
         top_action=top_action(segments),
+        complaints=complaint_rate(session, since=start, until=end),
+        sla=sla_figures(session, since=start, until=end, now=now),
+        breached=len(breached(session, now=now)),
     )
 
 
