@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 from retentio.auth.models import Role
 from retentio.db import session_scope
 from retentio.feedback import service
+from retentio.feedback.links import read_token
 from retentio.feedback.schemas import AnswerIn
+from retentio.messaging.tracking import Signer
 from retentio.settings import Settings
 from tests.conftest import UserFactory, log_in
 from tests.feedback.conftest import NOW, World
@@ -135,3 +137,44 @@ def test_a_survey_created_through_the_form(client: TestClient, make_user: UserFa
         {"key": "moved", "label": "Переехал", "preventable": False},
         {"key": "price", "label": "Дорого", "preventable": True},
     ]
+
+
+def test_a_signed_link_for_the_shops_own_page_and_the_widget(
+    client: TestClient, make_user: UserFactory, world: World, settings: Settings
+) -> None:
+    # given a survey and a contact
+    api = _client(client, make_user, Role.MARKETER)
+    survey_id, contact_id = world.survey(), world.contact()
+    # when the shop asks for the link of one showing, and its page loads the widget
+    made = api.post(
+        f"/api/v1/feedback/surveys/{survey_id}/links",
+        json={"contact_id": contact_id, "occurrence": "pos-2026-03-02"},
+    )
+    widget = client.get("/s/widget.js")
+    # then the link answers this survey for this contact and showing, and the widget frames it
+    url = made.json()["url"]
+    token = read_token(Signer(settings.resolved_secret_key()), url.rsplit("/s/", 1)[1])
+    assert (token.survey_id, token.contact_id, token.occurrence) == (
+        survey_id,
+        contact_id,
+        "pos-2026-03-02",
+    )
+    assert client.get(url.removeprefix(settings.base_url.rstrip("/"))).status_code == 200
+    assert widget.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "data-retentio-survey" in widget.text
+    assert "iframe" in widget.text
+
+
+def test_a_link_for_an_unknown_contact_or_survey_is_refused(
+    client: TestClient, make_user: UserFactory, world: World
+) -> None:
+    api = _client(client, make_user, Role.MARKETER)
+    survey_id = world.survey()
+    no_contact = api.post(
+        f"/api/v1/feedback/surveys/{survey_id}/links", json={"contact_id": 999, "occurrence": "x"}
+    )
+    bad_occurrence = api.post(
+        f"/api/v1/feedback/surveys/{survey_id}/links",
+        json={"contact_id": world.contact(), "occurrence": "has spaces"},
+    )
+    assert (no_contact.status_code, bad_occurrence.status_code) == (404, 422)

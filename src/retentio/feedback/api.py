@@ -19,9 +19,12 @@ from retentio.auth.models import User
 from retentio.auth.permissions import Permission
 from retentio.db import utcnow
 from retentio.feedback import queries, service
+from retentio.feedback.links import survey_link
 from retentio.feedback.models import SurveyKind, TicketKind, TicketStatus
 from retentio.feedback.queries import NpsFigures
 from retentio.feedback.schemas import (
+    LinkIn,
+    LinkRead,
     MonthNpsRead,
     NoteIn,
     NoteRead,
@@ -36,7 +39,8 @@ from retentio.feedback.schemas import (
     TicketIn,
     TicketRead,
 )
-from retentio.web.deps import SessionDep
+from retentio.messaging.tracking import Links, Signer
+from retentio.web.deps import SessionDep, SettingsDep
 
 Reader = Annotated[User, Depends(require(Permission.VIEW))]
 SurveyWriter = Annotated[User, Depends(require(Permission.MARKETING))]
@@ -76,6 +80,18 @@ def update_survey(
 @surveys_router.post("/surveys/{survey_id}/archive", response_model=SurveyRead)
 def archive_survey(survey_id: int, session: SessionDep, _user: SurveyWriter) -> SurveyRead:
     return SurveyRead.model_validate(service.archive_survey(session, survey_id, now=utcnow()))
+
+
+@surveys_router.post("/surveys/{survey_id}/links", response_model=LinkRead)
+def survey_link_for(
+    survey_id: int, body: LinkIn, session: SessionDep, settings: SettingsDep, _user: SurveyWriter
+) -> LinkRead:
+    """A signed answer link for one contact and one send — for the shop's own pages (the
+    embeddable widget shows it in a frame) or messages sent elsewhere."""
+    service.get_survey(session, survey_id)
+    service.live_contact(session, body.contact_id)
+    links = Links(Signer(settings.resolved_secret_key()), settings.base_url)
+    return LinkRead(url=survey_link(links, survey_id, body.contact_id, body.occurrence))
 
 
 @surveys_router.get("/surveys/{survey_id}/responses", response_model=list[ResponseRead])

@@ -4,11 +4,13 @@ Cookie-less: the signed token (see `feedback.links`) is the only credential. GET
 question with its scale as buttons (or the reasons of an exit survey) and an optional comment;
 POST stores the answer once per send and thanks; the same link used again stores nothing and
 says it was answered already. A token that does not verify gets a 404 page and stores nothing.
+`/s/widget.js` frames such links inside a shop's own pages.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -85,6 +87,25 @@ def _open_survey(
     if survey.archived_at is not None:
         return _page(request, state="closed", survey=survey, status=410)
     return found, survey
+
+
+WIDGET = Path(__file__).resolve().parent / "static" / "widget.js"
+
+
+@lru_cache(maxsize=1)
+def _widget() -> bytes:
+    return WIDGET.read_bytes()
+
+
+# Before `/s/{token}`, which would otherwise take "widget.js" for a token.
+@router.get("/s/widget.js")
+def widget_script() -> Response:
+    """The embeddable widget: frames `/s/{token}` links placed in a shop's page."""
+    return Response(
+        _widget(),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 @router.get("/s/{token}")

@@ -38,6 +38,19 @@ class SurveyRead(BaseModel):
     archived_at: datetime | None
 
 
+class LinkIn(BaseModel):
+    """Who answers, and which send this is: each (contact, occurrence) answers once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: int
+    occurrence: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class LinkRead(BaseModel):
+    url: str
+
+
 class AnswerIn(BaseModel):
     score: int | None = None  # the scale depends on the kind: the service checks it
     comment: str = Field(default="", max_length=5000)
