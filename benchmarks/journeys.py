@@ -217,6 +217,8 @@ def _copy_of(server_url: str, template: str) -> Iterator[str]:
     _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     url = _url(server_url, name)
     try:
+        # A template cached by an older checkout gains the tables added since.
+        migrate.upgrade(url)
         yield url
     finally:
         get_engine(url).dispose()
