@@ -21,6 +21,7 @@ from retentio.loyalty import models as loyalty_models
 from retentio.messaging import models as messaging_models
 from retentio.profiles import models as profiles_models
 from retentio.recommend import models as recommend_models
+from retentio.sales import models as sales_models
 from retentio.segments import models as segments_models
 
 __all__ = [
@@ -43,5 +44,6 @@ __all__ = [
     "messaging_models",
     "profiles_models",
     "recommend_models",
+    "sales_models",
     "segments_models",
 ]

@@ -28,6 +28,7 @@ class Activity(Base):
         # "My tasks": open ones of a user, soonest due first.
         Index("ix_activities_owner_done_due", "owner_id", "done_at", "due_at"),
         Index("ix_activities_contact", "contact_id"),
+        Index("ix_activities_deal", "deal_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,6 +36,7 @@ class Activity(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
     # None: nobody is responsible yet (the contact has no owner); admins see these.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

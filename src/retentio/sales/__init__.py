@@ -1,0 +1,1 @@
+"""Sales pipeline: pipelines and stages, leads, deals with their stage history, the funnel."""
