@@ -52,18 +52,19 @@ def test_one_order_customers_borrow_the_shop_median_rhythm() -> None:
 
 
 def test_lifecycle_stage_rules_in_order() -> None:
-    # given: (orders, p_alive, band, has events, recent cart)
+    # given: (orders, p_alive, band, has events, recent cart, answered an exit survey)
     cases = [
-        (0, NAN, None, False, False, "attraction"),
-        (0, NAN, None, True, False, "interest"),
-        (0, NAN, None, True, True, "evaluation"),
-        (1, 1.0, "low", True, True, "purchase"),
-        (2, 0.8, "low", False, False, "loyalty"),
-        (2, NAN, "low", False, False, "loyalty"),  # no model: repeat buyers are loyal
-        (2, 0.4, "medium", False, False, "purchase"),  # repeat buyer fading
-        (5, 0.05, "lost", True, True, "churned"),
+        (0, NAN, None, False, False, False, "attraction"),
+        (0, NAN, None, True, False, False, "interest"),
+        (0, NAN, None, True, True, False, "evaluation"),
+        (1, 1.0, "low", True, True, False, "purchase"),
+        (2, 0.8, "low", False, False, False, "loyalty"),
+        (2, NAN, "low", False, False, False, "loyalty"),  # no model: repeat buyers are loyal
+        (2, 0.4, "medium", False, False, False, "purchase"),  # repeat buyer fading
+        (5, 0.05, "lost", True, True, False, "churned"),
+        (3, 0.9, "low", False, False, True, "churned"),  # said they left
     ]
-    orders, alive, band, events, cart, expected = (list(c) for c in zip(*cases, strict=True))
+    orders, alive, band, events, cart, left, expected = (list(c) for c in zip(*cases, strict=True))
     # when
     stages = lifecycle_stages(
         np.array(orders, dtype=np.int64),
@@ -71,6 +72,7 @@ def test_lifecycle_stage_rules_in_order() -> None:
         np.array(band, dtype=object),
         np.array(events),
         np.array(cart),
+        np.array(left),
     )
     # then
     assert stages.tolist() == expected

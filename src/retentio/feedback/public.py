@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -21,9 +21,10 @@ from retentio.db import utcnow
 from retentio.errors import InvalidInput, NotFound
 from retentio.feedback import service
 from retentio.feedback.links import SurveyToken, read_token
-from retentio.feedback.models import Survey
+from retentio.feedback.models import Survey, SurveyKind
 from retentio.feedback.schemas import AnswerIn
 from retentio.messaging.tracking import BadToken, Signer
+from retentio.profiles.tasks import enqueue_refresh
 from retentio.web import i18n
 from retentio.web.csrf import csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep
@@ -124,7 +125,12 @@ def answer_page(
 @router.post("/s/{token}")
 @csrf_exempt
 def answer(
-    request: Request, token: str, session: SessionDep, settings: SettingsDep, form: FormDep
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    form: FormDep,
+    background: BackgroundTasks,
 ) -> Response:
     opened = _open_survey(request, session, settings, token)
     if isinstance(opened, Response):
@@ -154,4 +160,7 @@ def answer(
             else i18n.gettext("Choose a score on the scale.")
         )
         return _page(request, state="form", survey=survey, error=message, values=values, status=422)
+    if answered.created and survey.kind == SurveyKind.EXIT:
+        # "I left" moves the lifecycle stage (profiles.lifecycle); refreshed after the commit.
+        background.add_task(enqueue_refresh, [found.contact_id])
     return _page(request, state="thanks" if answered.created else "answered", survey=survey)

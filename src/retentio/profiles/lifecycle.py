@@ -14,7 +14,8 @@ apply. The first matching band wins.
 
 Lifecycle stage, first matching rule wins:
 
-- churned:    churn band is lost;
+- churned:    churn band is lost, or the contact answered an exit survey ("why did you
+              leave?") after their last order;
 - loyalty:    >= 2 orders and P(alive) >= 0.5 (or unknown);
 - purchase:   >= 1 order (one order, or repeat buyers whose P(alive) fell below 0.5);
 - evaluation: no order, a cart or checkout event in the last 30 days;
@@ -119,13 +120,17 @@ def lifecycle_stages(
     churn_band: NDArray[np.object_],
     has_events: BoolArray,
     recent_cart: BoolArray,
+    declared_exit: BoolArray,
 ) -> NDArray[np.object_]:
     """The stage of each contact, by the rules in the module docstring."""
     with np.errstate(invalid="ignore"):
         alive_enough = ~(p_alive < 0.5)  # NaN (no model) counts as alive enough
     return _first_match(
         [
-            (churn_band == ChurnBand.LOST.value, LifecycleStage.CHURNED.value),
+            (
+                (churn_band == ChurnBand.LOST.value) | declared_exit,
+                LifecycleStage.CHURNED.value,
+            ),
             ((orders >= 2) & alive_enough, LifecycleStage.LOYALTY.value),
             (orders >= 1, LifecycleStage.PURCHASE.value),
             (recent_cart, LifecycleStage.EVALUATION.value),

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from retentio.commerce.models import Order, OrderStatus
 from retentio.contacts.models import Contact
 from retentio.events.models import Event
+from retentio.feedback.models import Response, Survey, SurveyKind
 from retentio.predict.bgnbd import BgNbdParams
 from retentio.predict.gammagamma import GammaGammaParams
 from retentio.profiles.lifecycle import EVALUATION_EVENTS, EVALUATION_WINDOW_DAYS
@@ -57,6 +58,7 @@ class Aggregates:
     last_us: IntArray  # last order, likewise
     has_events: BoolArray
     recent_cart: BoolArray  # a cart/checkout event within EVALUATION_WINDOW_DAYS of `now`
+    declared_exit: BoolArray  # answered an exit survey after the last order
 
     @property
     def first_order(self) -> FloatArray:
@@ -117,7 +119,26 @@ def aggregates(session: Session, now: datetime, among: Sequence[int] | None = No
     position, found = _positions(ids, table[:, 0].astype(np.int64))
     has_events[position] = True
     recent_cart[position] = table[found, 1] > 0
-    return Aggregates(ids, orders, revenue, first, last, has_events, recent_cart)
+    declared_exit = _declared_exit(session, ids, last, dialect, among)
+    return Aggregates(ids, orders, revenue, first, last, has_events, recent_cart, declared_exit)
+
+
+def _declared_exit(
+    session: Session, ids: IntArray, last_us: IntArray, dialect: str, among: Sequence[int] | None
+) -> BoolArray:
+    """Who answered an exit survey after their last order (a new order wins them back)."""
+    exit_query = _among(
+        select(Response.contact_id, _epoch_us(dialect, func.max(Response.created_at)))
+        .join(Survey, Survey.id == Response.survey_id)
+        .where(Survey.kind == SurveyKind.EXIT),
+        Response.contact_id,
+        among,
+    ).group_by(Response.contact_id)
+    table = _table(session, exit_query, 2)
+    position, found = _positions(ids, table[:, 0].astype(np.int64))
+    declared = np.zeros(ids.size, dtype=bool)
+    declared[position] = table[found, 1].astype(np.int64) > last_us[position]
+    return declared
 
 
 def stages(session: Session, among: Sequence[int] | None = None) -> tuple[IntArray, ObjectArray]:

@@ -270,7 +270,7 @@ def _compute(
         fallback_rhythm=model.rhythm_days,
     )
     stages = lifecycle.lifecycle_stages(
-        data.orders, p_alive, bands, data.has_events, data.recent_cart
+        data.orders, p_alive, bands, data.has_events, data.recent_cart, data.declared_exit
     )
     nan = np.nan
     numbers: dict[str, tuple[str, NDArray[Any]]] = {
