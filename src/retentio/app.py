@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from retentio import __version__
+from retentio.activities import api as activities_api
 from retentio.analytics import api as analytics_api
 from retentio.analytics import pages as analytics_pages
 from retentio.auth import api as auth_api
@@ -54,6 +55,9 @@ from retentio.messaging import public as messaging_public
 from retentio.migrate import ensure_current
 from retentio.profiles import api as profiles_api
 from retentio.recommend import api as recommend_api
+from retentio.sales import analytics_pages as sales_analytics_pages
+from retentio.sales import api as sales_api
+from retentio.sales import pages as sales_pages
 from retentio.segments import api as segments_api
 from retentio.segments import pages as segments_pages
 from retentio.settings import Settings, get_settings
@@ -125,7 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(loyalty_pages.router)
     app.include_router(auth_pages.router)
     app.include_router(analytics_pages.router)
-    # Last: its catch-all `/{area}` must not shadow the routes above.
+    app.include_router(sales_pages.router)
+    app.include_router(sales_analytics_pages.router)
     app.include_router(shell_pages.router)
     # What exists now (modules, routes, SQLAlchemy metadata) lives as long as the process: taken
     # out of the cyclic collector's reach, a full collection no longer walks those ~200k objects
@@ -170,4 +175,6 @@ def _api_router() -> APIRouter:
     api.include_router(analytics_api.router)
     api.include_router(profiles_api.router)
     api.include_router(recommend_api.router)
+    api.include_router(sales_api.router)
+    api.include_router(activities_api.router)
     return api

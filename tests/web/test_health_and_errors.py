@@ -50,13 +50,6 @@ def test_validation_errors_name_the_fields(client: TestClient, make_user: UserFa
     assert sorted(d["field"] for d in body["details"]) == ["email", "name", "password", "role"]
 
 
-def test_unbuilt_area_says_so_plainly(client: TestClient, make_user: UserFactory) -> None:
-    log_in(client, make_user(Role.ANALYST).email)
-    response = client.get("/deals")
-    assert response.status_code == 200
-    assert "not built yet" in response.text
-
-
 def test_unknown_page_is_a_404_page(client: TestClient, make_user: UserFactory) -> None:
     log_in(client, make_user().email)
     response = client.get("/no-such-area")

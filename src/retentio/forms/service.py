@@ -43,6 +43,7 @@ from retentio.forms.schemas import (
     SubmissionIn,
     check_definition,
 )
+from retentio.sales import service as sales
 
 # Column widths of the contact fields a form may fill.
 MAX_LENGTH = {"first_name": 100, "last_name": 100, "city": 120, "telegram": 64}
@@ -258,6 +259,15 @@ def submit(
     _increment(session, form.id, WebForm.submissions)
     event = _submit_event(form, submission, who, data, ip=ip, user_agent=user_agent, now=now)
     ingest(session, [event], source_id=form.source_id, default_region=default_region, now=now)
+    sales.lead_from_form(
+        session,
+        form_id=form.id,
+        form_name=form.name,
+        answers={f.maps_to: values.get(f.name) for f in fields},
+        campaign=data.campaign,
+        default_region=default_region,
+        now=now,
+    )
     return submission
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,7 @@ from retentio.contacts.models import Contact, IdentityKind
 from retentio.contacts.normalize import normalize_email, normalize_phone
 from retentio.contacts.resolve import Who, resolve
 from retentio.errors import Conflict, InvalidInput, NotFound
+from retentio.events.service import UTM_FIELDS
 from retentio.kit.upsert import insert_or_ignore
 from retentio.sales.access import visible_deal, visible_lead
 from retentio.sales.models import (
@@ -401,9 +403,41 @@ def create_lead(
     if known is not None:
         lead.contact_id = known
         lead.is_repeat = _has_bought(session, known)
+    # The unique external id settles two identical calls racing: the loser gets the winner's.
+    savepoint = session.begin_nested()
     session.add(lead)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        return session.scalars(select(Lead).where(Lead.external_id == data.external_id)).one()
+    savepoint.commit()
     return lead
+
+
+def lead_from_form(
+    session: Session,
+    *,
+    form_id: int,
+    form_name: str,
+    answers: dict[str, Any],
+    campaign: dict[str, str] | None,
+    default_region: str,
+    now: datetime,
+) -> Lead:
+    """A web form's submission as a lead: `answers` by the contact field each one fills,
+    `campaign` the visit's UTM as the tracker sends it ({"source", "medium", "name", …})."""
+    name = " ".join(str(answers[k]) for k in ("first_name", "last_name") if answers.get(k))
+    utm = {UTM_FIELDS[k]: str(v) for k, v in (campaign or {}).items() if k in UTM_FIELDS and v}
+    data = LeadIn(
+        title=form_name[:300],
+        name=name[:200],
+        email=answers.get("email") or None,
+        phone=answers.get("phone") or None,
+        source="form",
+        utm=utm,
+    )
+    return create_lead(session, data, default_region=default_region, now=now, form_id=form_id)
 
 
 def _has_bought(session: Session, contact_id: int) -> bool:
@@ -454,6 +488,8 @@ def convert_lead(
     if lead.status == LeadStatus.CONVERTED:
         raise AlreadyConverted(f"Lead {lead_id} is converted already.")
     found = duplicates(session, lead, default_region)
+    if data.contact_id is None and _own_contact(lead, found):
+        data = data.model_copy(update={"contact_id": lead.contact_id})
     if found.contacts and data.contact_id is None:
         raise DuplicatesFound(
             "This person is known: attach the lead to the contact (and deal) or pick another.",
@@ -465,6 +501,17 @@ def convert_lead(
     lead.contact_id, lead.deal_id = contact.id, deal.id
     session.flush()
     return deal
+
+
+def _own_contact(lead: Lead, found: Duplicates) -> bool:
+    """A form makes its contact before its lead: that contact, alone and with no open deal,
+    is the lead's own person, not a duplicate to ask about."""
+    return (
+        lead.form_id is not None
+        and lead.contact_id is not None
+        and found.contacts == [lead.contact_id]
+        and not found.open_deals
+    )
 
 
 def _contact_for(
