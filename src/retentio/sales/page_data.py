@@ -51,14 +51,6 @@ def pipelines(session: Session) -> list[Pipeline]:
     )
 
 
-def lost_reasons(session: Session) -> list[LostReason]:
-    return list(
-        session.scalars(
-            select(LostReason).where(LostReason.archived_at.is_(None)).order_by(LostReason.name)
-        )
-    )
-
-
 def users(session: Session) -> list[User]:
     return list(session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)))
 

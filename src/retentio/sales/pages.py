@@ -25,7 +25,7 @@ from retentio.auth.models import User
 from retentio.auth.permissions import Permission, role_allows
 from retentio.db import utcnow
 from retentio.errors import InvalidInput, NotFound, RetentioError
-from retentio.sales import analytics, page_data, service
+from retentio.sales import analytics, page_data, queries, service
 from retentio.sales.access import visible_deal, visible_lead
 from retentio.sales.labels import (
     DEAL_STATUS_LABELS,
@@ -87,7 +87,7 @@ def board(request: Request, session: SessionDep, user: Reader) -> Response:
             "funnel": funnel,
             "win_rate": win_rate,
             "funnel_days": FUNNEL_DAYS,
-            "reasons": page_data.lost_reasons(session),
+            "reasons": queries.lost_reasons(session),
             "can_sell": _can_sell(user),
         }
     return render(request, "sales/board.html", context)
@@ -175,7 +175,7 @@ def deal_card(request: Request, session: SessionDep, user: Reader, deal_id: int)
         "history": page_data.history(session, deal.id, now=now),
         "tasks": page_data.deal_tasks(session, deal.id),
         "products": page_data.deal_products(session, deal.id),
-        "reasons": page_data.lost_reasons(session),
+        "reasons": queries.lost_reasons(session),
         "users": page_data.users(session),
         "status_labels": DEAL_STATUS_LABELS,
         "task_kinds": TASK_KIND_LABELS,
@@ -426,7 +426,7 @@ def my_tasks(request: Request, session: SessionDep, user: Reader) -> Response:
 def pipeline_settings(request: Request, session: SessionDep, _user: Manager) -> Response:
     context = {
         "pipelines": [(p, service.stages_of(session, p.id)) for p in page_data.pipelines(session)],
-        "reasons": page_data.lost_reasons(session),
+        "reasons": queries.lost_reasons(session),
         "kind_labels": STAGE_KIND_LABELS,
     }
     return render(request, "sales/pipelines.html", context)
