@@ -34,9 +34,12 @@ from retentio.auth import service as auth_service
 from retentio.auth.models import Role, User
 from retentio.db import get_engine, is_sqlite, session_scope
 from retentio.models_registry import Base
-from retentio.settings import Settings
+from retentio.settings import Settings, get_settings
 from retentio.worker import huey
 
+# The tests' receiving servers listen on 127.0.0.1 (env, so code outside an app sees it too).
+os.environ.setdefault("RETENTIO_ALLOW_PRIVATE_TARGETS", "1")
+get_settings.cache_clear()  # the imports above already read the settings once
 TEST_PASSWORD = "correct horse battery"
 
 

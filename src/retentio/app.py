@@ -15,6 +15,7 @@ from retentio import __version__
 from retentio.activities import api as activities_api
 from retentio.analytics import api as analytics_api
 from retentio.analytics import pages as analytics_pages
+from retentio.audit import pages as audit_pages
 from retentio.auth import api as auth_api
 from retentio.auth import pages as auth_pages
 from retentio.campaigns import api as campaigns_api
@@ -61,10 +62,10 @@ from retentio.sales import pages as sales_pages
 from retentio.segments import api as segments_api
 from retentio.segments import pages as segments_pages
 from retentio.settings import Settings, get_settings
-from retentio.web import health
+from retentio.web import health, ops, security
 from retentio.web import pages as shell_pages
 from retentio.web.csrf import csrf_protect
-from retentio.web.errors import install_error_handlers
+from retentio.web.errors import ERROR_RESPONSES, install_error_handlers
 from retentio.web.locale_middleware import LocaleMiddleware
 from retentio.web.templating import PACKAGE_DIR
 from retentio.web.write_gate import SQLiteWriteGate
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         dependencies=[Depends(csrf_protect)],
+        responses=ERROR_RESPONSES,
     )
     app.state.settings = settings
     bind_settings(settings)
@@ -98,11 +100,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.is_https,
     )
+    app.add_middleware(security.PublicRateLimit)
+    app.add_middleware(security.SecureHeaders)  # outside the limit: its 429s get them too
+    # Outermost: the request id, access log and metrics cover every other layer's answer.
+    app.add_middleware(ops.RequestContext)
     install_error_handlers(app)
     # Before the /static mount, which would otherwise answer this path with a 404.
     app.add_api_route("/static/vendor/plotly.min.js", _plotly_js, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     app.include_router(health.router)
+    app.include_router(ops.router)
     app.include_router(_api_router())
     # Public endpoints (tracker, Segment-compatible API, embedded forms): one line each.
     app.include_router(segment_api.router)
@@ -128,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback_pages.router)
     app.include_router(loyalty_pages.router)
     app.include_router(auth_pages.router)
+    app.include_router(audit_pages.router)
     app.include_router(analytics_pages.router)
     app.include_router(sales_pages.router)
     app.include_router(sales_analytics_pages.router)

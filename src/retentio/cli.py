@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
+from starlette.types import ASGIApp
 
 from retentio import __version__, migrate
 from retentio.auth import queries as auth_queries
@@ -49,24 +51,69 @@ def migrate_command() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Web processes; above 1, run `retentio worker` apart.")
+    ] = 1,
     worker: Annotated[
-        bool, typer.Option(help="Run the background worker in this process (single box).")
-    ] = True,
+        bool | None,
+        typer.Option(help="Run the background worker in this process (default: when --workers 1)."),
+    ] = None,
 ) -> None:
-    """Run the web application with Uvicorn (and, by default, the background worker)."""
+    """Run the web application with Uvicorn (and, on a single box, the background worker)."""
     import uvicorn
 
     from retentio.app import create_app
+    from retentio.logs import configure
     from retentio.worker import start_embedded_consumer
 
+    settings = get_settings()
+    configure(json=settings.json_logs)
+    if workers > 1 and worker:
+        # Each process would run its own consumer; one `retentio worker` serves them all.
+        raise _fail("--worker needs --workers 1; with more, run `retentio worker` separately.")
     try:
         application = create_app()
     except RetentioError as error:
         raise _fail(error.message) from error
-    if worker:
-        start_embedded_consumer()
     console.print(f"Retentio {__version__} on [bold]http://{host}:{port}[/bold]")
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True)
+    # Our access line (ops.RequestContext) replaces Uvicorn's, which prints query strings.
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "log_config": None,
+        "access_log": False,
+    }
+    if workers == 1:
+        if worker is not False:
+            start_embedded_consumer()
+        uvicorn.run(application, **options)
+        return
+    _share_metrics_between_processes(settings.data_dir)
+    uvicorn.run("retentio.cli:web_process_app", factory=True, workers=workers, **options)
+
+
+def web_process_app() -> ASGIApp:
+    """The app in each process of `serve --workers N`: spawned afresh, it sets up its logs."""
+    from retentio.app import create_app
+    from retentio.logs import configure
+
+    configure(json=get_settings().json_logs)
+    return create_app()
+
+
+def _share_metrics_between_processes(data_dir: Path) -> None:
+    """prometheus-client's multiprocess mode: each web process writes its counters to files
+    that any of them sums when scraped. Emptied at start: old files would count twice."""
+    import os
+    import shutil
+
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        return
+    folder = data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 @app.command(name="worker")
@@ -75,6 +122,7 @@ def worker_command(
 ) -> None:
     """Run background workers (imports, schedules): with Redis, start as many as you like."""
     import retentio.tasks  # noqa: F401 - registers the tasks
+    from retentio.logs import configure
     from retentio.migrate import ensure_current
     from retentio.worker import MAX_POLL_DELAY, huey
 
@@ -82,8 +130,14 @@ def worker_command(
         ensure_current(get_settings().database_url)
     except RetentioError as error:
         raise _fail(error.message) from error
+    configure(json=get_settings().json_logs)
     console.print(f"Retentio worker: {workers} thread(s) on {type(huey).__name__}")
-    huey.create_consumer(workers=workers, worker_type="thread", max_delay=MAX_POLL_DELAY).run()
+    # SIGTERM (systemd, Docker, Kubernetes) stops gracefully: tasks in flight finish, so an
+    # outbox batch already claimed ends `sent`/`failed`, not `unknown`. A second SIGTERM or
+    # SIGINT interrupts at once.
+    huey.create_consumer(
+        workers=workers, worker_type="thread", max_delay=MAX_POLL_DELAY, graceful_signal="TERM"
+    ).run()
 
 
 @user_app.command("create")
@@ -283,6 +337,55 @@ def recompute() -> None:
         f"[green]{result.profiles} profiles[/green] ({result.customers} customers); "
         f"purchase model {model}; {result.lifecycle_changes} lifecycle moves recorded."
     )
+
+
+@app.command(name="backup")
+def backup_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="Backup file (.gz: compressed).")],
+) -> None:
+    """Write a consistent copy of the database (safe while Retentio runs) to FILE."""
+    from retentio import backup
+
+    try:
+        with console.status("Backing up") as status:
+            manifest = backup.backup(
+                get_settings().database_url, file, report=lambda line: _step(status, line)
+            )
+    except RetentioError as error:
+        raise _fail(error.message) from error
+    console.print(
+        f"[green]Backup written to {file}[/green] ({manifest.engine}, "
+        f"revision {manifest.schema_revision}, {file.stat().st_size:,} bytes)."
+    )
+
+
+@app.command(name="restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="A file `retentio backup` wrote.")],
+    force: Annotated[
+        bool, typer.Option(help="Replace the data of a database that is not empty.")
+    ] = False,
+) -> None:
+    """Replace the database with a backup, then migrate it to this version's schema."""
+    from retentio import backup
+
+    url = get_settings().database_url
+    try:
+        with console.status("Restoring") as status:
+            manifest = backup.restore(
+                url, file, force=force, report=lambda line: _step(status, line)
+            )
+    except RetentioError as error:
+        raise _fail(error.message) from error
+    console.print(
+        f"[green]Restored the backup of {manifest.created_at}[/green]; "
+        f"the database is at revision {migrate.current_revision(url)}."
+    )
+
+
+def _step(status: Status, line: str) -> None:
+    console.print(f"• {line}")
+    status.update(line)
 
 
 if __name__ == "__main__":

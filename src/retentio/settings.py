@@ -41,15 +41,30 @@ class Settings(BaseSettings):
 
     redis_url: str = ""
 
+    # Empty: JSON lines in production, readable text elsewhere.
+    log_format: Literal["json", "text", ""] = ""
+    # Bearer token that opens /metrics to non-loopback scrapers; empty: loopback only.
+    metrics_token: str = ""
+
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
     login_ip_max_failures: int = Field(default=30, ge=1)
+    # Security (docs/security.md): webhooks and imports may call loopback/private addresses
+    # only when this is on (development, tests); X-Forwarded-For is believed only from these
+    # proxy addresses; requests per minute and client IP on each public endpoint.
+    allow_private_targets: bool = False
+    trusted_proxies: list[str] = []
+    public_rate_per_minute: int = Field(default=600, ge=1)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'retentio.db'}"
         return self
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (not self.log_format and self.env == "production")
 
     @property
     def is_https(self) -> bool:

@@ -119,3 +119,13 @@ def test_concurrent_posts_of_one_new_order_store_one(api: TestClient, db: Sessio
     assert sorted(set(statuses)) <= [200, 201]
     assert statuses.count(201) == 1
     assert _count(db, Order) == 2
+
+
+def test_the_schema_declares_both_answers_of_an_order_upsert(client: TestClient) -> None:
+    # given the API's schema
+    schema = client.get("/api/openapi.json").json()
+    # when the order upsert is looked up
+    responses = schema["paths"]["/api/v1/orders"]["post"]["responses"]
+    # then a new order (201) and an updated one (200) are both documented as an order
+    assert {"200", "201"} <= set(responses)
+    assert responses["201"]["content"] == responses["200"]["content"]

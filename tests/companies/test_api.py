@@ -52,3 +52,15 @@ def test_contact_can_belong_to_a_company(api: TestClient) -> None:
     assert contact.json()["company_id"] == company["id"]
     assert missing.status_code == 422
     assert missing.json()["error"]["details"][0]["field"] == "company_id"
+
+
+def test_a_company_for_an_unknown_owner_is_refused_by_its_field(api: TestClient) -> None:
+    # given a company
+    company = api.post("/api/v1/companies", json={"name": "Гранит"}).json()
+    # when it is given an owner id that names no user
+    response = api.patch(f"/api/v1/companies/{company['id']}", json={"owner_id": 999})
+    # then it is refused by its field
+    assert response.status_code == 422
+    assert response.json()["error"]["details"] == [
+        {"field": "owner_id", "message": "owner_id: user 999 does not exist."}
+    ]

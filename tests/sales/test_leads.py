@@ -145,6 +145,19 @@ def test_api_intake_is_idempotent_by_external_id(sales: Sales, db: Session) -> N
     assert db.scalar(select(func.count()).select_from(Lead)) == 1
 
 
+def test_a_lead_for_an_unknown_owner_is_refused_by_its_field(sales: Sales, db: Session) -> None:
+    # given an owner id that names no user
+    client = sales.client(sales.admin)
+    # when a lead is sent for that owner
+    response = client.post("/api/v1/leads", json={"title": "Звонок", "name": "Ия", "owner_id": 999})
+    # then it is refused by its field, and nothing is stored
+    assert response.status_code == 422
+    assert response.json()["error"]["details"] == [
+        {"field": "owner_id", "message": "owner_id: 999 does not exist."}
+    ]
+    assert db.scalar(select(func.count()).select_from(Lead)) == 0
+
+
 def test_leads_are_listed_with_filters_and_change_status(sales: Sales) -> None:
     # given three leads from two sources
     junk = sales.lead("Спам", email="spam@example.ru", source="form")

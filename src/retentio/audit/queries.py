@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from retentio.audit.models import AuditEntry
@@ -96,3 +96,12 @@ def _custom_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         for key in sorted(old.keys() | new.keys())
         if old.get(key) != new.get(key)
     ]
+
+
+def log_page(session: Session, *, offset: int, limit: int) -> tuple[Sequence[AuditEntry], int]:
+    """One page of the whole log, newest first, and how many entries there are."""
+    total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    entries = session.scalars(
+        select(AuditEntry).order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return entries, total

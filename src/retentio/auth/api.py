@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from retentio.audit import service as audit
 from retentio.auth import queries, service
 from retentio.auth.deps import CurrentUser, require
 from retentio.auth.models import User
@@ -37,14 +38,17 @@ def list_users(session: SessionDep, _admin: Admin) -> list[User]:
 
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
 def create_user(body: UserCreate, session: SessionDep, _admin: Admin) -> User:
-    return service.create_user(
+    user = service.create_user(
         session, email=body.email, name=body.name, role=body.role, password=body.password
     )
+    audit.record(session, entity="user", entity_id=user.id, action="create", actor_id=_admin.id)
+    return user
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
 def update_user(user_id: int, body: UserUpdate, session: SessionDep, _admin: Admin) -> User:
     user = service.get_user(session, user_id)
+    audit.record(session, entity="user", entity_id=user_id, action="update", actor_id=_admin.id)
     return service.update_user(
         session, user, name=body.name, role=body.role, is_active=body.is_active
     )

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from retentio.audit import service as audit
 from retentio.auth import queries, service
 from retentio.auth.deps import CurrentUser, OptionalUser, log_in, log_out, require
 from retentio.auth.models import Role, User
@@ -64,7 +65,9 @@ def login(
         )
     except TooManyAttempts:
         context["error"] = _("Too many failed attempts. Try again in a few minutes.")
-        return render(request, "auth/login.html", context, status_code=429)
+        response = render(request, "auth/login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(settings.login_lockout_seconds)
+        return response
     if user is None:
         context["error"] = _("Invalid e-mail or password.")
         return render(request, "auth/login.html", context, status_code=401)
@@ -144,6 +147,7 @@ def user_create(
     form = {"email": email, "name": name, "role": role}
     try:
         user = service.create_user(session, email=email, name=name, role=role, password=password)
+        audit.record(session, entity="user", entity_id=user.id, action="create", actor_id=_admin.id)
     except RetentioError as error:
         context = {"edited": None, "roles": list(Role), "form": form, "error": error.message}
         return render(request, "auth/user_form.html", context, status_code=error.status)
@@ -172,6 +176,7 @@ def user_update(
     edited = service.get_user(session, user_id)
     try:
         service.update_user(session, edited, name=name, role=role, is_active=is_active)
+        audit.record(session, entity="user", entity_id=user_id, action="update", actor_id=_admin.id)
         if password:
             service.set_password(session, edited, password)
     except RetentioError as error:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, status
 
+from retentio.audit import service as audit
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -84,6 +85,9 @@ def schedule(
     """Empty `at` starts it now: the worker draws the audience and queues the messages."""
     now = utcnow()
     campaign = service.schedule(session, campaign_id, at=body.at, now=now)
+    audit.record(
+        session, entity="campaign", entity_id=campaign_id, action="schedule", actor_id=_user.id
+    )
     if campaign.scheduled_at is not None and campaign.scheduled_at <= now:
         background.add_task(tasks.start_campaign, campaign.id)
     return _read(session, campaign)
@@ -110,7 +114,11 @@ def resume(
 
 @router.post("/{campaign_id}/cancel", response_model=CampaignRead)
 def cancel(campaign_id: int, session: SessionDep, _user: Writer) -> CampaignRead:
-    return _read(session, service.cancel(session, campaign_id, now=utcnow()))
+    campaign = service.cancel(session, campaign_id, now=utcnow())
+    audit.record(
+        session, entity="campaign", entity_id=campaign_id, action="cancel", actor_id=_user.id
+    )
+    return _read(session, campaign)
 
 
 @router.post("/{campaign_id}/test", response_model=ProofRead)

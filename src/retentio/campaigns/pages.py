@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from retentio.audit import service as audit
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission, role_allows
 from retentio.campaigns import page_data, proofs, queries, service, tasks
@@ -272,6 +273,10 @@ def campaign_send_now(
     background: BackgroundTasks,
     campaign_id: int,
 ) -> Response:
+    # Before the launch: when it fails, `_launch` rolls back, and the entry goes with it.
+    audit.record(
+        session, entity="campaign", entity_id=campaign_id, action="schedule", actor_id=_user.id
+    )
     return _launch(request, session, background, campaign_id, at=None)
 
 
@@ -289,6 +294,9 @@ def campaign_schedule(
     except RetentioError as error:
         flash(request, error.message, "error")
         return _see_other(f"/campaigns/{campaign_id}")
+    audit.record(
+        session, entity="campaign", entity_id=campaign_id, action="schedule", actor_id=_user.id
+    )
     return _launch(request, session, background, campaign_id, at=at)
 
 
@@ -350,6 +358,9 @@ def campaign_resume(
 def campaign_cancel(
     request: Request, session: SessionDep, _user: Writer, campaign_id: int
 ) -> Response:
+    audit.record(
+        session, entity="campaign", entity_id=campaign_id, action="cancel", actor_id=_user.id
+    )
     return _act(
         request, session, campaign_id, _("Campaign cancelled."), service.cancel, now=utcnow()
     )

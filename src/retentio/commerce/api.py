@@ -50,6 +50,8 @@ def put_product(sku: str, body: ProductIn, session: SessionDep, _user: Editor) -
 @router.post(
     "/orders",
     response_model=OrderRead,
+    # 200 when the external id is known (the order is updated), 201 when it is new.
+    responses={201: {"model": OrderRead, "description": "Created"}},
     openapi_extra={
         "requestBody": {
             "content": {

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retentio.audit import service as audit
+from retentio.auth.models import User
 from retentio.companies.models import Company
 from retentio.companies.schemas import CompanyFields
 from retentio.errors import Conflict, InvalidInput
@@ -62,6 +63,11 @@ def delete_company(
 
 def _apply(session: Session, company: Company, data: CompanyFields, *, creating: bool) -> None:
     given = data.model_fields_set
+    owner_id = data.owner_id if "owner_id" in given else None
+    if owner_id is not None and session.get(User, owner_id) is None:
+        raise InvalidInput(
+            f"owner_id: user {owner_id} does not exist.", details={"field": "owner_id"}
+        )
     for name in SIMPLE:
         if name in given:
             setattr(company, name, getattr(data, name))

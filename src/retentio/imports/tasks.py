@@ -20,6 +20,7 @@ from retentio.imports.models import SavedMapping, ScheduledImport
 from retentio.imports.reader import SPREADSHEET_SUFFIXES
 from retentio.imports.runner import run_job
 from retentio.kit import cron
+from retentio.kit.safe_urls import guarded_client
 from retentio.profiles.tasks import refresh_after_import
 from retentio.worker import huey, task_settings
 
@@ -128,7 +129,8 @@ def _download(url: str, data_dir: Path) -> Path:
     folder = data_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"scheduled-{utcnow():%Y%m%d%H%M%S}-{name}"
-    with httpx.stream("GET", url, timeout=60, follow_redirects=True) as response:
+    guarded = guarded_client(allow_private=task_settings().allow_private_targets, timeout=60)
+    with guarded, guarded.stream("GET", url, follow_redirects=True) as response:
         response.raise_for_status()
         size = 0
         with target.open("wb") as out:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, status
 
+from retentio.audit import service as audit
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -155,6 +156,7 @@ def act(
     """Activate (checks the journey first), pause (enrollments freeze), resume, archive
     (running enrollments exit)."""
     journey = MOVES[action](session, journey_id, now=utcnow())
+    audit.record(session, entity="journey", entity_id=journey_id, action=action, actor_id=_user.id)
     _changed(background)
     return read(session, journey)
 

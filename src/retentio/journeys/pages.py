@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from retentio.audit import service as audit
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission, role_allows
 from retentio.campaigns.page_data import choices, segment_names
@@ -330,6 +331,8 @@ def journey_act(
     journey_id: int,
     action: Action,
 ) -> Response:
+    # Before the move: when it fails, `_act` rolls back, and the entry goes with it.
+    audit.record(session, entity="journey", entity_id=journey_id, action=action, actor_id=_user.id)
     return _act(request, session, background, journey_id, _(DONE[action]), MOVES[action])
 
 

@@ -32,6 +32,7 @@ from retentio.journeys.definition import (
     SendStep,
     Steps,
     Trigger,
+    WebhookStep,
     check_steps,
 )
 from retentio.journeys.models import (
@@ -44,11 +45,13 @@ from retentio.journeys.models import (
 from retentio.journeys.schemas import JourneyIn
 from retentio.journeys.triggers import Candidate, enroll, starting_cursor
 from retentio.kit import cron
+from retentio.kit.safe_urls import UnsafeTarget, check_outbound
 from retentio.messaging.models import SendingAccount
 from retentio.messaging.service import KIND_CHANNELS, create_content
 from retentio.segments.models import Segment
 from retentio.segments.queries import checked_rule
 from retentio.segments.rules import InvalidRule
+from retentio.worker import task_settings
 
 TRIGGER = TypeAdapter(Trigger)
 
@@ -136,6 +139,12 @@ def _check_step(session: Session, step: Any, path: str) -> None:
             raise InvalidJourney(
                 f"{path}.{error.message}", details={"field": f"{path}.{field}"}
             ) from error
+    elif isinstance(step, WebhookStep):
+        try:
+            check_outbound(step.url, allow_private=task_settings().allow_private_targets)
+        except UnsafeTarget as error:
+            field = f"{path}.url"
+            raise InvalidJourney(f"{field}: {error.message}", details={"field": field}) from error
     elif isinstance(step, AttributeStep):
         if step.action == "set_field":
             _check_field(session, step.field, step.value, f"{path}.field")

@@ -11,6 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from retentio.journeys.models import WebhookCall
+from retentio.kit.safe_urls import UnsafeTarget, check_outbound
+from retentio.worker import task_settings
 
 TIMEOUT = 10.0
 MAX_ATTEMPTS = 5
@@ -55,6 +57,7 @@ def post_due(session: Session, *, now: datetime, client: httpx.Client | None = N
 
 def _post(client: httpx.Client, call: WebhookCall, now: datetime) -> int:
     try:
+        check_outbound(call.url, allow_private=task_settings().allow_private_targets)
         response = client.post(
             call.url, json=call.payload, headers={"X-Retentio-Call": str(call.id)}
         )
@@ -63,6 +66,9 @@ def _post(client: httpx.Client, call: WebhookCall, now: datetime) -> int:
         call.error = None if ok else f"HTTP {response.status_code}"
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:
         ok, call.error = False, str(error)[:500]  # nothing was sent: a retry is safe
+    except UnsafeTarget as error:
+        call.state, call.error = "failed", error.message  # nothing was sent; no retry helps
+        return 0
     except httpx.HTTPError as error:
         # The request may have arrived: retrying could call the endpoint twice.
         call.state, call.error = "unknown", str(error)[:500]

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 
+from retentio.audit import service as audit
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -57,6 +58,9 @@ def create_account(
     body: AccountIn, session: SessionDep, settings: SettingsDep, _admin: Admin
 ) -> AccountRead:
     account = service.create_account(session, **body.model_dump())
+    audit.record(
+        session, entity="account", entity_id=account.id, action="create", actor_id=_admin.id
+    )
     return _read(account, settings)
 
 
@@ -80,6 +84,9 @@ def update_account(
     account_id: int, body: AccountPatch, session: SessionDep, settings: SettingsDep, _admin: Admin
 ) -> AccountRead:
     account = service.update_account(session, account_id, **body.model_dump(exclude_unset=True))
+    audit.record(
+        session, entity="account", entity_id=account_id, action="update", actor_id=_admin.id
+    )
     return _read(account, settings)
 
 
@@ -93,7 +100,11 @@ def update_account(
 def archive_account(
     account_id: int, session: SessionDep, settings: SettingsDep, _admin: Admin
 ) -> AccountRead:
-    return _read(service.archive_account(session, account_id, now=utcnow()), settings)
+    account = service.archive_account(session, account_id, now=utcnow())
+    audit.record(
+        session, entity="account", entity_id=account_id, action="archive", actor_id=_admin.id
+    )
+    return _read(account, settings)
 
 
 @router.post(

@@ -24,8 +24,10 @@ import httpx
 
 from retentio.consent.models import Channel
 from retentio.errors import InvalidInput
+from retentio.kit.safe_urls import UnsafeTarget, check_outbound
 from retentio.messaging.models import AccountKind, SendingAccount
 from retentio.messaging.transports import DeliveryFailure, PermanentFailure, TransientFailure
+from retentio.worker import task_settings
 
 TEXT_KINDS = frozenset({AccountKind.SMS_HTTP, AccountKind.TELEGRAM, AccountKind.WEBHOOK})
 TELEGRAM_API = "https://api.telegram.org"
@@ -75,6 +77,11 @@ def _http_url(value: Any, name: str) -> str:
     url = str(value or "").strip()
     if not url.lower().startswith(("https://", "http://")) or len(url) < len("http://x"):
         raise _invalid("The URL must start with https:// or http://.", name)
+    # Saving and building a transport both pass here: a target is checked when saved and sent to.
+    try:
+        check_outbound(url, allow_private=task_settings().allow_private_targets)
+    except UnsafeTarget as error:
+        raise _invalid(error.message, name) from error
     return url
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from retentio.audit import service as audit
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -199,6 +200,9 @@ def account_create(request: Request, session: SessionDep, _admin: Admin, form: F
         fields = {"kind": kind, "channel": _default_channel(kind), **_account_fields(form, kind)}
         body = AccountIn.model_validate(fields)
         account = service.create_account(session, **body.model_dump())
+        audit.record(
+            session, entity="account", entity_id=account.id, action="create", actor_id=_admin.id
+        )
     except (ValidationError, RetentioError) as error:
         session.rollback()
         return _rejected(request, kind, None, form, error)
@@ -231,6 +235,9 @@ def account_update(
         fields.pop("channel", None)  # fixed once created: queued messages rely on it
         patch = AccountPatch.model_validate(fields)
         service.update_account(session, account_id, **patch.model_dump(exclude_unset=True))
+        audit.record(
+            session, entity="account", entity_id=account_id, action="update", actor_id=_admin.id
+        )
     except (ValidationError, RetentioError) as error:
         session.rollback()
         return _rejected(request, account.kind, account, form, error)
@@ -255,6 +262,9 @@ def account_archive(
     request: Request, session: SessionDep, _admin: Admin, account_id: int
 ) -> Response:
     service.archive_account(session, account_id, now=utcnow())
+    audit.record(
+        session, entity="account", entity_id=account_id, action="archive", actor_id=_admin.id
+    )
     flash(request, _("Account archived: new campaigns can no longer choose it."))
     return RedirectResponse(f"/settings/accounts/{account_id}", status_code=303)
 

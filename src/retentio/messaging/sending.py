@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -75,6 +76,8 @@ logger = logging.getLogger(__name__)
 # Longer than any batch can take (500 messages, each bounded by the SMTP timeout only while the
 # account answers at all); a row still `sending` after this belongs to a dead sender.
 SENDING_LEASE = timedelta(minutes=10)
+# Per process: `/metrics` shows it where the sender runs (the web process in single-box mode).
+MESSAGES_SENT = Counter("retentio_messages_sent_total", "Outbox messages sent.", ["channel"])
 RETRY_DELAYS = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -520,6 +523,7 @@ class Sender:
             if outcome.provider_id is not None:
                 message.provider_message_id = outcome.provider_id
             report.sent += 1
+            MESSAGES_SENT.labels(message.channel.value).inc()
             return
         message.error = str(error)[:2000]
         if isinstance(error, TransientFailure) and message.attempts < MAX_ATTEMPTS:

@@ -380,6 +380,10 @@ def create_lead(
     if not (data.email or data.phone or data.name):
         raise InvalidInput("email: give a name, an e-mail or a phone.", details={"field": "email"})
     _keys(data.email, data.phone, default_region)  # refuses a malformed address by its field
+    if data.owner_id is not None and session.get(User, data.owner_id) is None:
+        raise InvalidInput(
+            f"owner_id: {data.owner_id} does not exist.", details={"field": "owner_id"}
+        )
     if data.external_id:
         found = session.scalars(select(Lead).where(Lead.external_id == data.external_id)).first()
         if found is not None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from retentio.db import get_sessionmaker
 from retentio.settings import Settings
+from retentio.web.security import client_address
 from retentio.web.write_gate import is_writing
 
 
@@ -40,4 +41,4 @@ SessionDep = Annotated[Session, Depends(_request_session, scope="function")]
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request.scope, get_app_settings(request).trusted_proxies)

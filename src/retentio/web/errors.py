@@ -12,6 +12,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from retentio.errors import NotAuthenticated, RetentioError, TryAgain
@@ -26,6 +28,25 @@ HTTP_CODES = {
     409: "conflict",
     422: "invalid_input",
     429: "too_many_requests",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The JSON error shape, declared in the OpenAPI schema so clients can rely on it."""
+
+    error: ErrorDetail
+
+
+# What any JSON route may answer besides its success: the handlers below give every one of
+# these the error shape (422 replaces FastAPI's own `{"detail": …}` validation schema).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 429, 503)
 }
 
 
@@ -94,7 +115,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _out_of_range(request: Request, _exc: Exception) -> Response:
+    """Ids, offsets and amounts are parsed as unbounded numbers; one beyond what the column
+    holds (SQLite: OverflowError; PostgreSQL: a DataError such as integer out of range) is
+    the caller's input, not a server fault: it can match no row and be stored nowhere."""
+    return error_response(
+        request, status=422, code="invalid_input", message="Invalid input: a value is out of range."
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RetentioError, _domain_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

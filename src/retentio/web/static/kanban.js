@@ -113,4 +113,8 @@
     var column = document.querySelector('.kanban-column[data-stage-id="' + stageId + '"]');
     if (column) { move(form.closest(".deal-card"), column); }
   });
+  // The pipeline choice shows its board at once (no inline handler: the CSP forbids them).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
 })();
