@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint fmt typecheck bench system-deps venv i18n serve clean
+.PHONY: demo test lint fmt typecheck bench system-deps venv i18n serve clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+## Build the documentation site into site/ (offline: no web fonts, local search)
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
 
 ## Re-extract translatable strings and merge them into the Russian catalogue
 i18n: $(STAMP)
