@@ -131,6 +131,8 @@ def _test_settings(database_url: str, tmp_path: Path) -> Settings:
         login_max_failures=3,
         login_ip_max_failures=50,
         login_lockout_seconds=600,
+        # Tests that send "now" run at any hour: quiet hours are tested with a frozen clock.
+        quiet_hours="",
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from retentio.errors import ConfigurationError
+from retentio.messaging.policy import SendPolicy
 from retentio.settings import Settings
 
 
@@ -42,3 +45,26 @@ def test_https_base_url_uses_a_host_prefixed_cookie(tmp_path: Path) -> None:
 def test_default_database_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     assert settings.database_url == f"sqlite:///{tmp_path / 'retentio.db'}"
+
+
+def test_the_send_policy_comes_from_the_settings() -> None:
+    # given quiet hours, caps and a zone in the environment's shape
+    configured = Settings(
+        env="test", quiet_hours="22:30-08:00", daily_cap=1, weekly_cap=0, default_timezone="UTC"
+    )
+    # when the sender's policy is built
+    policy = configured.send_policy()
+    # then it has them; 0 means no cap and empty quiet hours none
+    assert policy == SendPolicy(
+        daily_cap=1,
+        weekly_cap=None,
+        quiet_start=time(22, 30),
+        quiet_end=time(8, 0),
+        default_timezone="UTC",
+    )
+    assert Settings(env="test", quiet_hours="").send_policy().quiet_start is None
+
+
+def test_quiet_hours_must_look_like_a_time_range() -> None:
+    with pytest.raises(ValidationError):
+        Settings(env="test", quiet_hours="9pm-9am")

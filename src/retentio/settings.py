@@ -7,6 +7,7 @@ and kept in the data directory; in production an empty key refuses to start.
 from __future__ import annotations
 
 import secrets
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retentio.errors import ConfigurationError
+from retentio.messaging.policy import SendPolicy
 
 INSECURE_KEYS = frozenset({"", "change-me", "changeme", "secret", "dev"})
 SUPPORTED_LOCALES = ("en", "ru")
@@ -41,6 +43,14 @@ class Settings(BaseSettings):
 
     redis_url: str = ""
 
+    # Limits on marketing messages (messaging.policy.SendPolicy): local quiet hours as
+    # "HH:MM-HH:MM" (empty: none), caps per contact per local day and week (0: none), and the
+    # zone of contacts whose own is unknown.
+    quiet_hours: str = Field(default="21:00-09:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2})?$")
+    daily_cap: int = Field(default=2, ge=0)
+    weekly_cap: int = Field(default=5, ge=0)
+    default_timezone: str = "Europe/Moscow"
+
     # Empty: JSON lines in production, readable text elsewhere.
     log_format: Literal["json", "text", ""] = ""
     # Bearer token that opens /metrics to non-loopback scrapers; empty: loopback only.
@@ -61,6 +71,16 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'retentio.db'}"
         return self
+
+    def send_policy(self) -> SendPolicy:
+        start, _, end = self.quiet_hours.partition("-")
+        return SendPolicy(
+            daily_cap=self.daily_cap or None,
+            weekly_cap=self.weekly_cap or None,
+            quiet_start=time.fromisoformat(start) if start else None,
+            quiet_end=time.fromisoformat(end) if end else None,
+            default_timezone=self.default_timezone,
+        )
 
     @property
     def json_logs(self) -> bool:

@@ -31,7 +31,7 @@ def send_outbox() -> int:
     """Batches until nothing is due or the run's time is up; returns how many were sent."""
     settings = task_settings()
     links = Links(Signer(settings.resolved_secret_key()), settings.base_url)
-    sender = Sender(links=links)
+    sender = Sender(links=links, policy=settings.send_policy())
     deadline = time.monotonic() + RUN_SECONDS
     sent = 0
     try:
