@@ -124,7 +124,7 @@ def worker_command(
     import retentio.tasks  # noqa: F401 - registers the tasks
     from retentio.logs import configure
     from retentio.migrate import ensure_current
-    from retentio.worker import MAX_POLL_DELAY, huey
+    from retentio.worker import create_consumer, huey
 
     try:
         ensure_current(get_settings().database_url)
@@ -132,12 +132,10 @@ def worker_command(
         raise _fail(error.message) from error
     configure(json=get_settings().json_logs)
     console.print(f"Retentio worker: {workers} thread(s) on {type(huey).__name__}")
-    # SIGTERM (systemd, Docker, Kubernetes) stops gracefully: tasks in flight finish, so an
-    # outbox batch already claimed ends `sent`/`failed`, not `unknown`. A second SIGTERM or
-    # SIGINT interrupts at once.
-    huey.create_consumer(
-        workers=workers, worker_type="thread", max_delay=MAX_POLL_DELAY, graceful_signal="TERM"
-    ).run()
+    # SIGTERM (systemd, Docker, Kubernetes) stops gracefully: tasks in flight finish their
+    # batch and take no other (`worker.stopping()`), so an outbox batch already claimed ends
+    # `sent`/`failed`, not `unknown`. A second SIGTERM or SIGINT interrupts at once.
+    create_consumer(workers, graceful_signal="TERM").run()
 
 
 @user_app.command("create")

@@ -43,6 +43,14 @@ class TryAgain(RetentioError):
     retry_after_seconds: ClassVar[int] = 1
 
 
+class DatabaseUnavailable(TryAgain):
+    """The database cannot be reached (down, restarting, failing over): nothing was stored,
+    and the same request sent once it is back will be. Raised by the web shell, not services."""
+
+    code = "database_unavailable"
+    retry_after_seconds = 5
+
+
 class InvalidInput(RetentioError):
     status = 422
     code = "invalid_input"

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
+from redis import ConnectionPool
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from retentio.settings import Settings, get_settings
 
@@ -21,11 +24,19 @@ _bound: Settings | None = None
 # An idle consumer polls less and less often, up to this many seconds: low enough that a
 # journey step enqueued after an event starts within the "seconds" journeys promise.
 MAX_POLL_DELAY = 1.0
+# How long a Redis command keeps trying through a lost connection (about a second a try): long
+# enough to ride out a Redis restart, so a job a web request enqueues after its commit is not
+# lost and does not fail the request; a worker's poll just waits with it.
+REDIS_RETRIES = 30
 
 
 def _build(settings: Settings) -> Huey:
     if settings.redis_url:
-        return RedisHuey("retentio", url=settings.redis_url)
+        pool = ConnectionPool.from_url(
+            settings.redis_url,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), REDIS_RETRIES),
+        )
+        return RedisHuey("retentio", connection_pool=pool)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     return SqliteHuey("retentio", filename=str(Path(settings.data_dir) / "queue.db"))
 
@@ -43,13 +54,34 @@ def task_settings() -> Settings:
     return _bound or get_settings()
 
 
+# The stop flag of the consumer running in this process (one per process), for `stopping()`.
+_stop_flag: threading.Event | None = None
+
+
+def create_consumer(workers: int, *, graceful_signal: str = "INT") -> Consumer:
+    """A consumer of `huey` in threads of this process; its shutdown shows in `stopping()`."""
+    global _stop_flag
+    consumer = huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        max_delay=MAX_POLL_DELAY,
+        graceful_signal=graceful_signal,
+    )
+    _stop_flag = consumer.stop_flag
+    return consumer
+
+
+def stopping() -> bool:
+    """This process's consumer is shutting down: Huey waits for the tasks in flight, so a task
+    that loops over batches finishes the one in hand and takes no more."""
+    return _stop_flag is not None and _stop_flag.is_set()
+
+
 def start_embedded_consumer(workers: int = 1) -> Consumer:
     """A consumer in threads of this process: the single-box mode of `retentio serve`."""
     import retentio.tasks  # noqa: F401 - registers every task with `huey`
 
-    consumer = huey.create_consumer(
-        workers=workers, worker_type="thread", periodic=True, max_delay=MAX_POLL_DELAY
-    )
+    consumer = create_consumer(workers)
     thread = threading.Thread(target=consumer.run, name="huey-consumer", daemon=True)
     # Huey installs signal handlers in run(); in a thread that is not allowed, so skip them.
     consumer._set_signal_handlers = lambda: None

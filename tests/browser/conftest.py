@@ -55,3 +55,12 @@ def page(browser: Browser) -> Iterator[Page]:
     opened = context.new_page()
     yield opened
     context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Screenshots for the docs (docs/screenshots), written only when RETENTIO_SCREENSHOT_DIR is
+    set: `RETENTIO_SCREENSHOT_DIR=docs/screenshots make test` refreshes them."""
+    folder = os.environ.get("RETENTIO_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), full_page=True)

@@ -14,8 +14,8 @@ from retentio.auth.models import Role
 from retentio.db import session_scope, utcnow
 from retentio.settings import Settings
 from tests.analytics.helpers import change, contact, order, profile
-from tests.browser.conftest import PageErrors
-from tests.browser.test_shell import _log_in, _maybe_screenshot
+from tests.browser.conftest import PageErrors, screenshot
+from tests.browser.test_shell import _log_in
 from tests.conftest import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -87,7 +87,7 @@ def test_every_chart_renders(page: Page, live_server: str, make_user: UserFactor
         expect(chart.locator("svg.main-svg").first).to_be_visible()
     expect(page.locator("[data-testid=chart-p-alive] g.trace.bars g.point")).to_have_count(20)
     expect(page.locator("[data-testid=holdout-problem]")).to_have_count(0)
-    _maybe_screenshot(page, "analytics.png")
+    screenshot(page, "analytics.png")
     # and the cohort measure switches without a reload
     page.select_option("[data-cohort-measure]", "ltv")
     expect(page).to_have_url(re.compile(r"measure=ltv"))

@@ -3,7 +3,6 @@ the worker into a file sink, and its card with the sent count and both charts dr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from retentio.db import session_scope, utcnow
 from retentio.messaging import service as messaging
 from retentio.messaging.models import Message
 from retentio.settings import Settings
-from tests.browser.conftest import PageErrors
+from tests.browser.conftest import PageErrors, screenshot
 from tests.browser.test_shell import _log_in
 from tests.campaigns.conftest import Shop
 from tests.conftest import UserFactory
@@ -74,17 +73,9 @@ def test_create_send_and_read_a_campaign(
     expect(page.locator("[data-chart=timeline] .main-svg").first).to_be_visible()
     expect(page.locator("[data-chart=effect] .main-svg").first).to_be_visible()
     expect(page.locator("[data-testid=variants-table] tbody tr")).to_have_count(2)
-    _maybe_screenshot(page, "campaign-card.png")
+    screenshot(page, "campaign-card.png")
     assert errors.messages == []
 
 
 def _accept(dialog: Dialog) -> None:
     dialog.accept()
-
-
-def _maybe_screenshot(page: Page, name: str) -> None:
-    """Screenshots for the docs, written only when RETENTIO_SCREENSHOT_DIR is set."""
-    folder = os.environ.get("RETENTIO_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=True)

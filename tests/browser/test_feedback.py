@@ -15,7 +15,7 @@ from retentio.feedback.models import SurveyKind
 from retentio.feedback.schemas import SurveyIn
 from retentio.messaging.tracking import Links, Signer
 from retentio.settings import Settings
-from tests.browser.conftest import PageErrors
+from tests.browser.conftest import PageErrors, screenshot
 from tests.browser.test_shell import _log_in
 from tests.conftest import UserFactory
 from tests.feedback.conftest import NOW
@@ -60,4 +60,5 @@ def test_an_nps_answer_through_its_link_shows_on_the_card_and_in_the_chart(
     expect(chart).to_have_attribute("data-rendered", "true")
     expect(chart).to_have_attribute("data-points", "1")
     expect(chart.locator(".scatterlayer .point")).to_have_count(1)
+    screenshot(page, "nps-survey.png")
     assert errors.messages == []

@@ -3,9 +3,7 @@ watch the job finish live, find the contacts in the list."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,7 +14,7 @@ from retentio.imports import service
 from retentio.imports.mapping import ImportEntity
 from retentio.imports.runner import run_job
 from retentio.settings import Settings
-from tests.browser.conftest import PageErrors
+from tests.browser.conftest import PageErrors, screenshot
 from tests.conftest import TEST_PASSWORD, UserFactory
 from tests.imports.page_helpers import immediate_worker
 
@@ -62,7 +60,7 @@ def test_upload_map_and_import_a_file_of_contacts(
     expect(preview.locator("tbody tr").first).to_contain_text("Ёлкина")
     for index, target in enumerate(["first_name", "last_name", "phone", "email", "city"]):
         expect(preview.locator(f"select[name=column-{index}]")).to_have_value(target)
-    _maybe_screenshot(page, "import-mapping.png")
+    screenshot(page, "import-mapping.png")
 
     # when: importing
     page.click("[data-testid=import]")
@@ -77,7 +75,7 @@ def test_upload_map_and_import_a_file_of_contacts(
     expect(page.locator("[data-testid=rejections] tbody tr")).to_have_count(1)
     expect(page.locator("[data-testid=rejections] tbody tr")).to_contain_text("не телефон")
     expect(page.locator("[data-testid=rejected-csv]")).to_be_visible()
-    _maybe_screenshot(page, "import-job.png")
+    screenshot(page, "import-job.png")
 
     # when: opening the contact list
     page.click("nav a[data-area=contacts]")
@@ -121,11 +119,3 @@ def test_the_job_page_follows_a_running_job_live(
     expect(page.locator("[data-queued-note]")).to_have_count(0)
     expect(page.locator("[data-testid=rejections] tbody tr")).to_have_count(1)
     assert errors.messages == []
-
-
-def _maybe_screenshot(page: Page, name: str) -> None:
-    """Screenshots for the docs, written only when RETENTIO_SCREENSHOT_DIR is set."""
-    folder = os.environ.get("RETENTIO_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=True)

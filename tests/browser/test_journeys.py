@@ -4,7 +4,6 @@ waiting in the first step on the card."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from retentio.db import session_scope
 from retentio.events import sources
 from retentio.journeys.tasks import advance_journeys
 from retentio.settings import Settings
-from tests.browser.conftest import PageErrors
+from tests.browser.conftest import PageErrors, screenshot
 from tests.browser.test_shell import _log_in
 from tests.conftest import UserFactory
 from tests.imports.page_helpers import immediate_worker
@@ -67,13 +66,5 @@ def test_abandoned_cart_from_the_gallery_enrolls_a_cart(
     expect(rows.first.locator("a")).to_have_text("anna@example.org")
     expect(page.locator('[data-count="wait_2h:waiting"]')).to_have_text("1")
     expect(page.locator("[data-figure=enrolled]")).to_have_text("1")
-    _maybe_screenshot(page, "journey-card.png")
+    screenshot(page, "journey-card.png")
     assert errors.messages == []
-
-
-def _maybe_screenshot(page: Page, name: str) -> None:
-    """Screenshots for the docs, written only when RETENTIO_SCREENSHOT_DIR is set."""
-    folder = os.environ.get("RETENTIO_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=True)

@@ -11,8 +11,7 @@ from playwright.sync_api import Page, expect
 
 from retentio.db import utcnow
 from retentio.settings import Settings
-from tests.browser.conftest import PageErrors
-from tests.browser.test_journeys import _maybe_screenshot
+from tests.browser.conftest import PageErrors, screenshot
 from tests.browser.test_shell import _log_in
 from tests.conftest import UserFactory
 from tests.sales.conftest import Sales
@@ -44,7 +43,7 @@ def test_a_deal_is_dragged_to_the_next_stage_and_moved_on_with_the_keyboard(
     expect(moved).to_be_visible()
     expect(page.locator(f"[data-testid=reached-{second}]")).to_have_text("1")
     expect(page.locator(f"[data-testid=column-{second}] [data-column-count]")).to_have_text("1")
-    _maybe_screenshot(page, "deals-board.png")
+    screenshot(page, "deals-board.png")
 
     # when the card is focused and moved on to the third stage with the keyboard
     moved.focus()
@@ -67,5 +66,5 @@ def test_a_deal_is_dragged_to_the_next_stage_and_moved_on_with_the_keyboard(
     expect(page.locator("[data-testid=deal-stage]")).to_have_text(
         page.locator(f"[data-testid=stay-{third}] td").first.inner_text()
     )
-    _maybe_screenshot(page, "deal-card.png")
+    screenshot(page, "deal-card.png")
     assert errors.messages == []

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from retentio.auth.models import Role
 from retentio.web.navigation import AREAS
-from tests.browser.conftest import PageErrors
+from tests.browser.conftest import PageErrors, screenshot
 from tests.conftest import TEST_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -31,7 +28,7 @@ def test_login_language_switch_and_every_area(
     admin = make_user(Role.ADMIN)
     errors = PageErrors(page)
     _log_in(page, live_server, admin.email)
-    _maybe_screenshot(page, "dashboard.png")
+    screenshot(page, "dashboard.png")
 
     # when: switching to Russian
     page.click("[data-testid=locale-switch] button[value=ru]")
@@ -85,11 +82,3 @@ def test_phone_layout_has_a_menu_button(
     expect(nav).to_be_visible()
     page.click("nav a[data-area=analytics]")
     expect(page.locator("h1")).to_have_text("Analytics")
-
-
-def _maybe_screenshot(page: Page, name: str) -> None:
-    """Screenshots for the docs, written only when RETENTIO_SCREENSHOT_DIR is set."""
-    folder = os.environ.get("RETENTIO_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=True)

@@ -116,3 +116,10 @@ def test_whitespace_is_detected_only_without_csv_delimiters_and_at_one_width() -
     assert detect_delimiter("Name\nAnna Petrova\nIvan Ivanovich Petrov\n") != WHITESPACE
     assert detect_delimiter("name\tcity\nAnna Petrova\tNew York\n") == "\t"
     assert detect_delimiter("name;city\nAnna Petrova;Tver\n") == ";"
+
+
+def test_a_delimiter_missing_from_the_header_is_not_chosen_however_the_cells_look() -> None:
+    # given a comma file whose only non-empty cell is a quoted `";`, which misleads the sniffer
+    text = 'id,email,phone\r\n,,\r\n,,\r\n""";",,\r\n'
+    # when the delimiter is detected, then the header's comma wins
+    assert detect_delimiter(text) == ","

@@ -3,9 +3,10 @@ Redis queue advance 50,000 enrollments on PostgreSQL while one of them is SIGKIL
 No step runs twice, none is lost, no message is written twice.
 
 PostgreSQL only: SQLite has a single writer, so "many workers" is not a set-up it supports.
-Redis is RETENTIO_TEST_REDIS_URL when set, else a private `redis-server` (Debian's, which
-`scripts/system-deps.sh` installs) started on a free port for this test: a fresh queue with
-nothing of anyone else's in it. A missing Redis fails the test, it does not skip it.
+Redis and the workers come from `tests.processes`: RETENTIO_TEST_REDIS_URL when set, else a
+private `redis-server` (Debian's, which `scripts/system-deps.sh` installs) started on a free
+port for this test: a fresh queue with nothing of anyone else's in it. A missing Redis fails
+the test, it does not skip it.
 
 The journey is send → condition (both branches lead on) → send, no waits, so each enrollment
 runs exactly three steps and writes two outbox rows. Contacts gave no consent: the workers'
@@ -15,11 +16,8 @@ runs exactly three steps and writes two outbox rows. Contacts gave no consent: t
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from huey import RedisHuey
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
@@ -43,12 +40,12 @@ from retentio.messaging import service as messaging
 from retentio.messaging.models import AccountKind, Message
 from retentio.settings import Settings
 from retentio.worker import huey
+from tests.processes import Processes, redis_server
 
 ENROLLMENTS = 50_000
 WORKERS = 3
 # Killed once this many enrollments are done: well into the run, far from its end.
 KILL_AFTER = 10_000
-ROOT = Path(__file__).resolve().parents[2]
 # A runaway run must fail the test, not hang it.
 PATIENCE = 240.0
 
@@ -58,76 +55,28 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    given = os.environ.get("RETENTIO_TEST_REDIS_URL")
-    if given:
-        redis.Redis.from_url(given).flushdb()  # the queue starts empty
-        yield given
-        return
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is missing: run scripts/system-deps.sh"
-    port = _free_port()
-    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
-    command += ["--appendonly", "no", "--dir", str(tmp_path)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
+    with redis_server(tmp_path) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
-class Workers:
-    """`retentio worker` processes against the test database and the Redis queue; whatever
-    still runs when the test ends is killed with it."""
+class Workers(Processes):
+    """`retentio worker` processes (tests.processes) plus the queue they share, into which
+    the test puts runs of the journeys' task itself."""
 
     def __init__(self, settings: Settings, redis_url: str, folder: Path) -> None:
-        self.redis_url, self.folder = redis_url, folder
-        self.env = {
-            **os.environ,
-            "RETENTIO_ENV": "test",
-            "RETENTIO_DATABASE_URL": settings.database_url,
-            "RETENTIO_REDIS_URL": redis_url,
-            "RETENTIO_DATA_DIR": str(folder / "data"),
-            "RETENTIO_SECRET_KEY": settings.resolved_secret_key(),
-        }
-        self.started: list[subprocess.Popen[bytes]] = []
+        super().__init__(settings, redis_url, folder)
         self.queue = RedisHuey("retentio", url=redis_url)
 
-    def start(self) -> subprocess.Popen[bytes]:
-        number = len(self.started)
-        # libpq's application name: the test finds this worker's connections by it.
-        env = {**self.env, "PGAPPNAME": f"journey-worker-{number}"}
-        command = [str(Path(sys.executable).with_name("retentio")), "worker"]
-        with (self.folder / f"worker-{number}.log").open("ab") as output:
-            child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
-        self.started.append(child)
-        return child
+    def launch(self) -> subprocess.Popen[bytes]:
+        # Its connections carry this name (libpq's application name): `_in_a_batch` finds them.
+        return self.worker(f"journey-worker-{len(self.started)}")
 
     def enqueue(self, n: int) -> None:
         """`n` runs of the journeys' task, as the periodic schedule or an event enqueues it."""
         for _ in range(n):
             self.queue.storage.enqueue(huey.serialize_task(advance_journeys.s()))
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text() for p in sorted(self.folder.glob("worker-*.log")))
 
 
 @pytest.fixture
@@ -136,10 +85,7 @@ def workers(settings: Settings, redis_url: str, tmp_path: Path) -> Iterator[Work
     try:
         yield started
     finally:
-        for child in started.started:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+        started.stop_all()
 
 
 def _enroll_everyone(url: str, n: int, outbox: Path) -> int:
@@ -237,7 +183,7 @@ def test_three_workers_one_killed_mid_batch_run_every_step_exactly_once(
     # given 50,000 contacts enrolled in a three-step journey, all due now
     journey_id = _enroll_everyone(settings.database_url, ENROLLMENTS, tmp_path / "outbox")
     # when three worker processes share the queue, which holds one run per worker thread
-    processes = [workers.start() for _ in range(WORKERS)]
+    processes = [workers.launch() for _ in range(WORKERS)]
     workers.enqueue(2 * WORKERS)
     # and the first is SIGKILLed inside a batch once a fifth of the enrollments are done
     _wait_until(lambda: _done(db) >= KILL_AFTER, workers, "the first enrollments")

@@ -5,24 +5,20 @@ covered without touching this file. Leads and tasks likewise."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retentio.activities.models import Activity
 from retentio.auth.models import Role, User
 from retentio.sales.models import Deal, Lead
+from tests import route_walk
 from tests.sales.conftest import START, Sales
-
-PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
 @dataclass
@@ -51,45 +47,6 @@ def world(sales: Sales) -> World:
 # --- the walk over every route naming a deal, a lead or a task -------------------------------
 
 
-def _routes(app: FastAPI, param: str) -> dict[tuple[str, str], APIRoute]:
-    """(method, full path) → route, for every route of the app naming `param` in its path."""
-    found = {}
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        path = context.path or ""
-        # `{deal_id}` and `{deal_id:int}` alike
-        if isinstance(route, APIRoute) and param in PARAM.findall(path):
-            found.update({(m, path): route for m in (context.methods or set()) - {"HEAD"}})
-    return found
-
-
-def _request(
-    client: TestClient,
-    route: tuple[str, str],
-    endpoint: APIRoute,
-    ids: dict[str, int],
-    sample: dict[str, Any],
-) -> int:
-    """Call the route with its path filled from `ids` and a body that passes validation, so
-    that the answer is about the record, not about the request's shape."""
-    method, path = route
-    url = PARAM.sub(lambda m: str(ids.get(m.group(1), 1)), path)
-    kwargs: dict[str, Any] = {}
-    body = endpoint.dependant.body_params
-    # Page routes read their form themselves (no declared body): they get it as form fields.
-    if not body or type(body[0].field_info).__name__ == "Form":
-        kwargs["data"] = {k: str(v) for k, v in sample.items() if v is not None}
-    else:
-        model = body[0].field_info.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            kwargs["json"] = {
-                name: sample[name]
-                for name, field in model.model_fields.items()
-                if name in sample and (field.is_required() or sample[name] is not None)
-            }
-    return client.request(method, url, follow_redirects=False, **kwargs).status_code
-
-
 def _deal_sample(sales: Sales) -> dict[str, Any]:
     return {
         "title": "Попытка",
@@ -105,7 +62,7 @@ def test_every_deal_route_hides_other_peoples_deals(
     world: World, app: FastAPI, db: Session
 ) -> None:
     # given every route of the app whose path names a deal
-    routes = _routes(app, "deal_id")
+    routes = route_walk.naming(app, "deal_id")
     assert {
         ("GET", "/api/v1/deals/{deal_id}"),
         ("PUT", "/api/v1/deals/{deal_id}"),
@@ -120,8 +77,8 @@ def test_every_deal_route_hides_other_peoples_deals(
     # when the sales user calls each on someone else's deal, and on their own
     answers = {
         route: (
-            _request(world.client, route, endpoint, {"deal_id": hidden, "task_id": task}, sample),
-            _request(world.client, route, endpoint, {"deal_id": owned}, sample),
+            route_walk.status(world.client, endpoint, {"deal_id": hidden, "task_id": task}, sample),
+            route_walk.status(world.client, endpoint, {"deal_id": owned}, sample),
         )
         for route, endpoint in routes.items()
     }
@@ -138,7 +95,7 @@ def test_every_lead_route_hides_other_peoples_leads(
     world: World, app: FastAPI, db: Session
 ) -> None:
     # given a lead of another sales user and one of the user's own
-    routes = _routes(app, "lead_id")
+    routes = route_walk.naming(app, "lead_id")
     assert ("POST", "/api/v1/leads/{lead_id}/convert") in routes
     hidden = world.sales.lead("Чужая", email="x@example.ru", owner_id=world.other.id)
     owned = world.sales.lead("Своя", email="y@example.ru", owner_id=world.user.id)
@@ -146,8 +103,8 @@ def test_every_lead_route_hides_other_peoples_leads(
     # when the sales user calls each route on both
     answers = {
         route: (
-            _request(world.client, route, endpoint, {"lead_id": hidden}, sample),
-            _request(world.client, route, endpoint, {"lead_id": owned}, sample),
+            route_walk.status(world.client, endpoint, {"lead_id": hidden}, sample),
+            route_walk.status(world.client, endpoint, {"lead_id": owned}, sample),
         )
         for route, endpoint in routes.items()
     }
@@ -163,7 +120,7 @@ def test_every_task_route_hides_tasks_of_hidden_deals(
     world: World, app: FastAPI, db: Session
 ) -> None:
     # given a task on a hidden deal and a task on the user's own deal
-    routes = _routes(app, "task_id")
+    routes = route_walk.naming(app, "task_id")
     assert ("POST", "/api/v1/tasks/{task_id}/complete") in routes
     hidden = world.sales.task(owner_id=world.other.id, deal_id=world.deals["hidden"])
     owned = world.sales.task(owner_id=world.other.id, deal_id=world.deals["owned"])
@@ -171,16 +128,14 @@ def test_every_task_route_hides_tasks_of_hidden_deals(
     # when the sales user calls each route on both
     answers = {
         route: (
-            _request(
+            route_walk.status(
                 world.client,
-                route,
                 endpoint,
                 {"task_id": hidden, "deal_id": world.deals["hidden"]},
                 sample,
             ),
-            _request(
+            route_walk.status(
                 world.client,
-                route,
                 endpoint,
                 {"task_id": owned, "deal_id": world.deals["owned"]},
                 sample,

@@ -62,9 +62,11 @@ def list_tokens(session: SessionDep, user: CurrentUser) -> list[TokenRead]:
 @router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
 def create_token(body: TokenCreate, session: SessionDep, user: CurrentUser) -> TokenCreated:
     token, secret = service.create_token(session, user, name=body.name)
+    audit.record(session, entity="api_token", entity_id=token.id, action="create", actor_id=user.id)
     return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=secret)
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(token_id: int, session: SessionDep, user: CurrentUser) -> None:
     service.revoke_token(session, user, token_id, now=utcnow())
+    audit.record(session, entity="api_token", entity_id=token_id, action="revoke", actor_id=user.id)

@@ -110,7 +110,8 @@ def token_create(
     if not name.strip():
         flash(request, _("Give the token a name."), "error")
         return RedirectResponse("/account/tokens", status_code=303)
-    _token, secret = service.create_token(session, user, name=name)
+    token, secret = service.create_token(session, user, name=name)
+    audit.record(session, entity="api_token", entity_id=token.id, action="create", actor_id=user.id)
     context = {"tokens": queries.tokens_of(session, user.id), "new_secret": secret}
     return render(request, "auth/tokens.html", context, status_code=201)
 
@@ -120,6 +121,7 @@ def token_revoke(
     request: Request, session: SessionDep, user: CurrentUser, token_id: int
 ) -> Response:
     service.revoke_token(session, user, token_id, now=utcnow())
+    audit.record(session, entity="api_token", entity_id=token_id, action="revoke", actor_id=user.id)
     flash(request, _("The token was revoked."))
     return RedirectResponse("/account/tokens", status_code=303)
 

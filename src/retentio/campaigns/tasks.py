@@ -31,7 +31,7 @@ def _run(move: Callable[..., object], campaign_id: int) -> object:
             return None  # deleted meanwhile
 
 
-@huey.task(retries=2, retry_delay=30)
+@huey.task(retries=4, retry_delay=30)
 def start_campaign(campaign_id: int) -> bool:
     started = bool(_run(service.start, campaign_id))
     if started:

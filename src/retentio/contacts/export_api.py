@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from retentio.audit import service as audit
 from retentio.auth.deps import CurrentUser
 from retentio.contacts import export
 from retentio.db import utcnow
@@ -77,9 +78,19 @@ def export_contacts(
         "anonymous": anonymous,
         "include_anonymous": include_anonymous,
     }
-    flt = export.filter_from_params(session, {k: v for k, v in params.items() if v})
+    filters = {k: v for k, v in params.items() if v}
+    flt = export.filter_from_params(session, filters)
     keys = [k.strip() for raw in columns or [] for k in raw.split(",")]
     chosen = export.choose_columns(session, keys)
+    # A list has no id of its own: 0, with the filter that chose the contacts.
+    audit.record(
+        session,
+        entity="contacts",
+        entity_id=0,
+        action="export",
+        actor_id=user.id,
+        changes={"filters": filters, "format": format},
+    )
     name = f"contacts-{utcnow().date().isoformat()}.{format}"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if format == "csv":

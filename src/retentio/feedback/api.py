@@ -98,17 +98,17 @@ def survey_link_for(
 def list_responses(
     survey_id: int,
     session: SessionDep,
-    _user: Reader,
+    user: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ResponseRead]:
     service.get_survey(session, survey_id)
-    rows = queries.responses(session, survey_id, limit=limit, offset=offset)
+    rows = queries.responses(session, survey_id, viewer=user, limit=limit, offset=offset)
     return [ResponseRead.model_validate(row.response) for row in rows]
 
 
 @surveys_router.get("/surveys/{survey_id}/responses.csv")
-def export_responses(survey_id: int, session: SessionDep, _user: Reader) -> HttpResponse:
+def export_responses(survey_id: int, session: SessionDep, user: Reader) -> HttpResponse:
     """Every answer as CSV (UTF-8 with BOM, so spreadsheet programs read Cyrillic right)."""
     service.get_survey(session, survey_id)
     buffer = io.StringIO()
@@ -116,7 +116,7 @@ def export_responses(survey_id: int, session: SessionDep, _user: Reader) -> Http
     writer.writerow(
         ["id", "contact_id", "contact", "occurrence", "score", "reason", "comment", "created_at"]
     )
-    for row in queries.responses(session, survey_id):
+    for row in queries.responses(session, survey_id, viewer=user):
         r = row.response
         writer.writerow(
             [
@@ -181,7 +181,7 @@ def summary(survey_id: int, session: SessionDep, _user: Reader) -> SurveySummary
 @tickets_router.get("", response_model=list[TicketRead])
 def list_tickets(
     session: SessionDep,
-    _user: Reader,
+    user: Reader,
     status: TicketStatus | None = None,
     kind: TicketKind | None = None,
     assignee_id: int | None = None,
@@ -189,7 +189,7 @@ def list_tickets(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TicketRead]:
     filters = queries.TicketFilter(status=status, kind=kind, assignee_id=assignee_id)
-    rows = queries.tickets(session, filters, now=utcnow(), limit=limit, offset=offset)
+    rows = queries.tickets(session, filters, viewer=user, now=utcnow(), limit=limit, offset=offset)
     return [TicketRead.model_validate(row.ticket) for row in rows]
 
 

@@ -98,7 +98,7 @@ class SurveyCard:
         }
 
 
-def survey_card(session: Session, survey: Survey) -> SurveyCard:
+def survey_card(session: Session, survey: Survey, *, viewer: User) -> SurveyCard:
     is_nps = survey.kind == SurveyKind.NPS
     reasons = queries.exit_reasons(session, survey)
     natural, preventable = queries.preventable_split(reasons)
@@ -110,7 +110,7 @@ def survey_card(session: Session, survey: Survey) -> SurveyCard:
         reasons=reasons,
         natural=natural,
         preventable=preventable,
-        responses=queries.responses(session, survey.id, limit=RESPONSES_SHOWN),
+        responses=queries.responses(session, survey.id, viewer=viewer, limit=RESPONSES_SHOWN),
         answers=queries.answer_counts(session, [survey.id]).get(survey.id, 0),
     )
 

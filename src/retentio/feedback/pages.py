@@ -159,7 +159,7 @@ def survey_card(request: Request, session: SessionDep, user: Reader, survey_id: 
     survey = service.get_survey(session, survey_id)
     context = {
         "survey": survey,
-        "card": page_data.survey_card(session, survey),
+        "card": page_data.survey_card(session, survey, viewer=user),
         "can_change": role_allows(user.role, Permission.MARKETING),
         "kind_labels": SURVEY_KIND_LABELS,
         "plotly_version": PLOTLY_VERSION,
@@ -194,7 +194,7 @@ def ticket_list(request: Request, session: SessionDep, user: Reader) -> Response
     )
     pager = listing.pager(queries.count_tickets(session, filters))
     rows = queries.tickets(
-        session, filters, now=utcnow(), limit=pager.per_page, offset=pager.offset
+        session, filters, viewer=user, now=utcnow(), limit=pager.per_page, offset=pager.offset
     )
     context = {
         "listing": listing,

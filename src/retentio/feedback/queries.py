@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from retentio.auth.models import User
 from retentio.commerce.models import Order
+from retentio.contacts.access import visible_clause
 from retentio.contacts.models import Contact
 from retentio.feedback.models import (
     Response,
@@ -167,23 +168,28 @@ def preventable_split(reasons: list[ReasonCount]) -> tuple[int, int]:
 @dataclass(frozen=True)
 class ResponseRow:
     response: Response
-    contact_name: str
+    contact_name: str | None  # None when the viewer may not see the contact
 
 
 def responses(
-    session: Session, survey_id: int, *, limit: int | None = None, offset: int = 0
+    session: Session,
+    survey_id: int,
+    *,
+    viewer: User,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[ResponseRow]:
-    """Newest first, with who answered."""
+    """Newest first, with who answered: the name only for those who may see the contact."""
     query = (
         select(Response, Contact)
-        .join(Contact, Contact.id == Response.contact_id)
+        .outerjoin(Contact, and_(Contact.id == Response.contact_id, visible_clause(viewer)))
         .where(Response.survey_id == survey_id)
         .order_by(Response.created_at.desc(), Response.id.desc())
         .offset(offset)
     )
     if limit is not None:
         query = query.limit(limit)
-    return [ResponseRow(r, c.display_name) for r, c in session.execute(query)]
+    return [ResponseRow(r, c.display_name if c else None) for r, c in session.execute(query)]
 
 
 @dataclass(frozen=True)
@@ -267,15 +273,18 @@ def tickets(
     session: Session,
     filters: TicketFilter,
     *,
+    viewer: User,
     now: datetime,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[TicketRow]:
-    """The queue: unfinished tickets first, soonest resolution due first, then the rest."""
+    """The queue: unfinished tickets first, soonest resolution due first, then the rest. The
+    queue is the whole team's; a contact's name shows only to those who may see the contact."""
     done_last = case((Ticket.status.in_(list(DONE)), 1), else_=0)
     query = (
         select(Ticket, Contact, User)
-        .outerjoin(Contact, Contact.id == Ticket.contact_id)
+        .select_from(Ticket)
+        .outerjoin(Contact, and_(Contact.id == Ticket.contact_id, visible_clause(viewer)))
         .outerjoin(User, User.id == Ticket.assignee_id)
         .where(*filters.where())
         .order_by(done_last, Ticket.resolution_due_at, Ticket.id)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from retentio.audit import service as audit
 from retentio.auth.deps import CurrentUser, require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -28,7 +29,7 @@ def list_fields(
 
 @router.post("", response_model=FieldDefinitionRead, status_code=status.HTTP_201_CREATED)
 def define(body: FieldDefinitionIn, session: SessionDep, _admin: Admin) -> CustomFieldDefinition:
-    return service.define_field(
+    definition = service.define_field(
         session,
         entity=body.entity,
         key=body.key,
@@ -37,10 +38,28 @@ def define(body: FieldDefinitionIn, session: SessionDep, _admin: Admin) -> Custo
         choices=body.choices,
         required=body.required,
     )
+    audit.record(
+        session,
+        entity="custom_field",
+        entity_id=definition.id,
+        action="create",
+        actor_id=_admin.id,
+        changes={"key": definition.key, "label": definition.label},
+    )
+    return definition
 
 
 @router.patch("/{field_id}", response_model=FieldDefinitionRead)
 def relabel(
     field_id: int, body: FieldRelabel, session: SessionDep, _admin: Admin
 ) -> CustomFieldDefinition:
-    return service.relabel_field(session, field_id, label=body.label)
+    definition = service.relabel_field(session, field_id, label=body.label)
+    audit.record(
+        session,
+        entity="custom_field",
+        entity_id=field_id,
+        action="update",
+        actor_id=_admin.id,
+        changes={"label": definition.label},
+    )
+    return definition

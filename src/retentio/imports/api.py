@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Uplo
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 
+from retentio.audit import service as audit
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission, role_allows
@@ -255,7 +256,8 @@ def run_import(
     """Start a waiting job, or resume a failed one where it stopped. Calling it again while
     the job runs, or after it is done, changes nothing."""
     job = queries.job(session, job_id)
-    background.start_after_commit(session, tasks, job.id)
+    if background.start_after_commit(session, tasks, job.id):
+        audit.record(session, entity="import", entity_id=job.id, action="start", actor_id=_user.id)
     session.refresh(job)
     return JobRead.of(job)
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, ImmutableMultiDict, UploadFile
 
+from retentio.audit import service as audit
 from retentio.auth import queries as auth_queries
 from retentio.auth.deps import require
 from retentio.auth.models import User
@@ -191,7 +192,8 @@ def start_import(
             mapping_name=text(form, "mapping_name") or "",
             status_code=error.status,
         )
-    background.start_after_commit(session, tasks, job.id)
+    if background.start_after_commit(session, tasks, job.id):
+        audit.record(session, entity="import", entity_id=job.id, action="start", actor_id=user.id)
     return _see_other(f"/imports/{job.id}")
 
 
@@ -285,7 +287,8 @@ def import_checked(
 ) -> Response:
     """After a dry run: import the same file with the same mapping for real."""
     job = service.import_for_real(session, queries.job(session, job_id), actor_id=user.id)
-    background.start_after_commit(session, tasks, job.id)
+    if background.start_after_commit(session, tasks, job.id):
+        audit.record(session, entity="import", entity_id=job.id, action="start", actor_id=user.id)
     flash(request, _("Import started."))
     return _see_other(f"/imports/{job.id}")
 
@@ -294,5 +297,6 @@ def import_checked(
 def resume(job_id: int, session: SessionDep, _user: Importer, tasks: BackgroundTasks) -> Response:
     """Start a waiting job or resume a failed one from its last committed row."""
     job = queries.job(session, job_id)
-    background.start_after_commit(session, tasks, job.id)
+    if background.start_after_commit(session, tasks, job.id):
+        audit.record(session, entity="import", entity_id=job.id, action="start", actor_id=_user.id)
     return _see_other(f"/imports/{job.id}")

@@ -88,11 +88,17 @@ def detect_delimiter(text: str) -> str:
         return ","
     if _aligned_by_spaces(lines):
         return WHITESPACE
+    header = lines[0]
     try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+        sniffed: str | None = csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
     except csv.Error:
-        # The delimiter that appears most often in the header line is the best remaining guess.
-        return max(DELIMITERS, key=lines[0].count)
+        sniffed = None
+    # Cells full of `;` or `|` can look more regular to the sniffer than the real delimiter; the
+    # header names the columns, so a delimiter it does not contain cannot be the one.
+    if sniffed and (sniffed in header or not any(d in header for d in DELIMITERS)):
+        return sniffed
+    # The delimiter that appears most often in the header line is the best remaining guess.
+    return max(DELIMITERS, key=header.count)
 
 
 def _aligned_by_spaces(lines: list[str]) -> bool:

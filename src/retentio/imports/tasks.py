@@ -33,7 +33,7 @@ class FetchFailed(Exception):
     """The scheduled file could not be read; recorded on the schedule."""
 
 
-@huey.task(retries=2, retry_delay=30)
+@huey.task(retries=4, retry_delay=30)
 def run_import(job_id: int) -> None:
     settings = task_settings()
     run_job(settings.database_url, job_id, region=settings.default_region)

@@ -50,7 +50,7 @@ def advance_journeys() -> int:
     return report.steps
 
 
-@huey.task()
+@huey.task(retries=4, retry_delay=30)
 def post_webhooks() -> int:
     settings = task_settings()
     with get_sessionmaker(settings.database_url)() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from retentio.journeys.models import WebhookCall
-from retentio.kit.safe_urls import UnsafeTarget, check_outbound
+from retentio.kit.safe_urls import UnsafeTarget, check_outbound, guarded_client
 from retentio.worker import task_settings
 
 TIMEOUT = 10.0
@@ -44,7 +44,8 @@ def post_due(session: Session, *, now: datetime, client: httpx.Client | None = N
         call.state, call.attempts, call.next_attempt_at = "sending", call.attempts + 1, now
     session.commit()
     delivered = 0
-    own = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+    allow_private = task_settings().allow_private_targets
+    own = client or guarded_client(allow_private=allow_private, timeout=TIMEOUT)
     try:
         for call in calls:
             delivered += _post(own, call, now)

@@ -8,16 +8,20 @@ which at least ONE resolved address is not public (a name with a public and a pr
 would otherwise win half the time). `RETENTIO_ALLOW_PRIVATE_TARGETS=1` turns the address check
 off for development and tests, where the receiving server runs on loopback.
 
-Known gap: the name is resolved again when the request connects, so a DNS answer that changes
-in between (rebinding) is not caught here; see docs/security.md.
+Checking a name and then letting the connection resolve it again would let a DNS answer that
+changes in between (rebinding) through. So `guarded_client` connects through `PinnedBackend`:
+it resolves the name once, checks those addresses and connects to one of them, while TLS (SNI,
+certificate) and the Host header keep the name.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable
 from typing import Any
 
+import httpcore
 import httpx
 
 from retentio.errors import InvalidInput
@@ -42,14 +46,8 @@ def check_outbound(url: str, *, allow_private: bool) -> None:
         raise UnsafeTarget("Put credentials in a header, not in the URL.")
     if not parsed.host:
         raise UnsafeTarget("The URL has no host.")
-    if allow_private:
-        return
-    for address in _addresses(parsed.host, parsed.port or DEFAULT_PORTS[parsed.scheme]):
-        if not is_public(address):
-            raise UnsafeTarget(
-                f"{parsed.host} is a private, loopback or reserved address; "
-                "set RETENTIO_ALLOW_PRIVATE_TARGETS=1 to allow it."
-            )
+    if not allow_private:
+        public_addresses(parsed.host, parsed.port or DEFAULT_PORTS[parsed.scheme])
 
 
 def is_public(address: str) -> bool:
@@ -61,19 +59,86 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _addresses(host: str, port: int) -> list[str]:
+def public_addresses(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to; UnsafeTarget unless every one of them is public."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         # Refused rather than let through: the check cannot vouch for a name it cannot see.
         raise UnsafeTarget(f"{host} cannot be resolved.") from error
-    return [str(info[4][0]) for info in infos]
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    for address in addresses:
+        if not is_public(address):
+            raise UnsafeTarget(
+                f"{host} is a private, loopback or reserved address; "
+                "set RETENTIO_ALLOW_PRIVATE_TARGETS=1 to allow it."
+            )
+    return addresses
+
+
+class PinnedBackend(httpcore.NetworkBackend):
+    """httpcore's network backend that connects only to addresses it has just checked.
+
+    httpcore hands `connect_tcp` the URL's host and starts TLS on the returned stream with the
+    host as `server_hostname`, so connecting to the checked address here keeps SNI, certificate
+    checks and the Host header on the name."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self.inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        if self.allow_private:
+            return self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        *others, last = public_addresses(host, port)
+        for address in others:
+            try:
+                return self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                continue  # like socket.create_connection: the next address may answer
+        return self.inner.connect_tcp(last, port, timeout, local_address, socket_options)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise UnsafeTarget("Outbound calls go over TCP only.")
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx's transport over a `PinnedBackend`. It never goes through a proxy from the
+    environment: a proxy would resolve the name itself, out of reach of the check."""
+
+    def __init__(self, *, allow_private: bool, verify: bool = True) -> None:
+        super().__init__(verify=verify)
+        # httpx offers no parameter for the backend; its pool is httpcore's, which does.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify),
+            network_backend=PinnedBackend(allow_private=allow_private),
+        )
 
 
 def guarded_client(*, allow_private: bool, **options: Any) -> httpx.Client:
-    """An httpx client that checks every request it makes, each redirect hop included."""
+    """An httpx client that checks every request it makes, each redirect hop included, and
+    connects only to the addresses it checked (unless `options` bring their own transport, as
+    tests do)."""
 
     def check(request: httpx.Request) -> None:
+        # Refuses early, before a connection is even looked for; the transport checks again
+        # on the very answer it connects to.
         check_outbound(str(request.url), allow_private=allow_private)
 
+    options.setdefault("transport", PinnedTransport(allow_private=allow_private))
     return httpx.Client(event_hooks={"request": [check]}, **options)

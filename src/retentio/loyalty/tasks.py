@@ -27,7 +27,7 @@ def earn_for_order(order_id: int) -> int:
 
 
 # 02:30 UTC (night in Russia), half an hour before the profiles' nightly recompute.
-@huey.periodic_task(crontab(minute="30", hour="2"))
+@huey.periodic_task(crontab(minute="30", hour="2"), retries=3, retry_delay=600)
 def nightly_loyalty() -> None:
     """Expiry, birthdays and tiers, each in a transaction of its own: one failing does not
     undo the others, and the next night retries it."""

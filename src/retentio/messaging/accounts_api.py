@@ -116,7 +116,11 @@ def archive_account(
 def restore_account(
     account_id: int, session: SessionDep, settings: SettingsDep, _admin: Admin
 ) -> AccountRead:
-    return _read(service.restore_account(session, account_id), settings)
+    account = service.restore_account(session, account_id)
+    audit.record(
+        session, entity="account", entity_id=account_id, action="restore", actor_id=_admin.id
+    )
+    return _read(account, settings)
 
 
 @router.post(

@@ -24,7 +24,7 @@ import httpx
 
 from retentio.consent.models import Channel
 from retentio.errors import InvalidInput
-from retentio.kit.safe_urls import UnsafeTarget, check_outbound
+from retentio.kit.safe_urls import UnsafeTarget, check_outbound, guarded_client
 from retentio.messaging.models import AccountKind, SendingAccount
 from retentio.messaging.transports import DeliveryFailure, PermanentFailure, TransientFailure
 from retentio.worker import task_settings
@@ -214,7 +214,8 @@ class _Http:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.client = httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+        allow_private = task_settings().allow_private_targets
+        self.client = guarded_client(allow_private=allow_private, timeout=HTTP_TIMEOUT)
 
     def post(
         self, url: str, *, content: bytes, headers: dict[str, str], method: str = "POST"
@@ -228,6 +229,9 @@ class _Http:
             raise TransientFailure(f"{self.label} is unreachable: {error}") from error
         except httpx.InvalidURL as error:
             raise TransientFailure(f"{self.label}: the account's URL is invalid") from error
+        except UnsafeTarget as error:
+            # The name now resolves inward: a problem of the account, which stops its batch.
+            raise TransientFailure(f"{self.label}: {error.message}") from error
 
     def close(self) -> None:
         self.client.close()

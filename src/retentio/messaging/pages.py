@@ -274,6 +274,9 @@ def account_restore(
     request: Request, session: SessionDep, _admin: Admin, account_id: int
 ) -> Response:
     service.restore_account(session, account_id)
+    audit.record(
+        session, entity="account", entity_id=account_id, action="restore", actor_id=_admin.id
+    )
     flash(request, _("Account restored."))
     return RedirectResponse(f"/settings/accounts/{account_id}", status_code=303)
 

@@ -68,6 +68,7 @@ from retentio.messaging.transports import (
     SmtpTransport,
     TransientFailure,
     Transport,
+    UncertainDelivery,
 )
 from retentio.profiles.models import Profile
 
@@ -114,6 +115,7 @@ class SendReport:
     skipped: int = 0
     deferred: int = 0
     marked_unknown: int = 0
+    unknown: int = 0  # the connection broke before the server's answer: maybe delivered
 
 
 class Pacer:
@@ -460,7 +462,7 @@ class Sender:
             if error.code is None:
                 account.down = error  # connection-level: don't wait out a timeout per message
             return _Outcome(job, error)
-        except (PermanentFailure, TemplateRenderError) as error:
+        except (PermanentFailure, UncertainDelivery, TemplateRenderError) as error:
             return _Outcome(job, error)
         except Exception as error:  # a bug must cost this one message, not the batch
             logger.exception("sending message %s failed", job.message.id)
@@ -526,6 +528,10 @@ class Sender:
             MESSAGES_SENT.labels(message.channel.value).inc()
             return
         message.error = str(error)[:2000]
+        if isinstance(error, UncertainDelivery):
+            message.state, message.finished_at = MessageState.UNKNOWN, now
+            report.unknown += 1
+            return
         if isinstance(error, TransientFailure) and message.attempts < MAX_ATTEMPTS:
             message.state = MessageState.QUEUED
             message.next_attempt_at = now + RETRY_DELAYS[message.attempts - 1]

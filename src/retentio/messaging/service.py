@@ -29,6 +29,7 @@ from retentio.consent.service import current_consent, record_consent
 from retentio.contacts.models import Contact
 from retentio.db import UTCDateTime
 from retentio.errors import Conflict, InvalidInput, NotFound
+from retentio.kit.safe_urls import guarded_client
 from retentio.kit.upsert import insert_ignoring, insert_or_ignore
 from retentio.messaging import queries
 from retentio.messaging.channels import TELEGRAM_API, TEXT_KINDS, checked_settings, value_at
@@ -53,6 +54,7 @@ from retentio.messaging.templates import (
 from retentio.messaging.tracking import Links
 from retentio.messaging.transports import SmtpOptions
 from retentio.profiles.models import Profile
+from retentio.worker import task_settings
 
 if TYPE_CHECKING:
     from _socket import _Address
@@ -395,8 +397,10 @@ def _telegram_bot(settings: dict[str, Any]) -> str:
     """`getMe` of the Bot API. The URL holds the token, so no message ever quotes it."""
     api_base = str(settings.get("api_base") or TELEGRAM_API).rstrip("/")
     url = f"{api_base}/bot{settings.get('token', '')}/getMe"
+    client = guarded_client(allow_private=task_settings().allow_private_targets)
     try:
-        response = httpx.post(url, timeout=CHECK_TIMEOUT, follow_redirects=False)
+        with client:
+            response = client.post(url, timeout=CHECK_TIMEOUT)
     except httpx.TimeoutException as error:
         raise InvalidInput("Telegram did not answer in time.") from error
     except httpx.TransportError as error:

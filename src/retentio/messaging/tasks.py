@@ -2,7 +2,8 @@
 
 Periodic (every minute) and enqueueable by whoever just queued messages (after their commit).
 Safe to run twice, even at once: a row is claimed only from `queued`, atomically (SKIP LOCKED
-on PostgreSQL, the single writer on SQLite), so two runs never send the same row.
+on PostgreSQL, the single writer on SQLite), so two runs never send the same row. A worker that
+is shutting down finishes the batch in hand and hands the rest to the queue.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from huey import crontab
 from retentio.db import get_sessionmaker, utcnow
 from retentio.messaging.sending import Sender
 from retentio.messaging.tracking import Links, Signer
-from retentio.worker import huey, task_settings
+from retentio.worker import huey, stopping, task_settings
 
 # A run stops taking new batches after this, so periodic runs do not pile up behind each other.
 RUN_SECONDS = 50.0
@@ -28,7 +29,8 @@ def send_outbox_periodic() -> None:
 
 @huey.task()
 def send_outbox() -> int:
-    """Batches until nothing is due or the run's time is up; returns how many were sent."""
+    """Batches until nothing is due, the run's time is up or the worker stops; returns how
+    many were sent."""
     settings = task_settings()
     links = Links(Signer(settings.resolved_secret_key()), settings.base_url)
     sender = Sender(links=links, policy=settings.send_policy())
@@ -41,6 +43,10 @@ def send_outbox() -> int:
                 report = sender.send_due(session, now=utcnow(), limit=BATCH)
             sent += report.sent
             if report.claimed < BATCH:
+                break
+            if stopping():
+                # More may be due: another worker takes them now, not at the next minute's run.
+                send_outbox()
                 break
     finally:
         sender.close()

@@ -38,6 +38,11 @@ class TransientFailure(DeliveryFailure):
     """4xx, lost connections, timeouts, and problems of the account (auth, sender refused)."""
 
 
+class UncertainDelivery(DeliveryFailure):
+    """The connection broke after the whole message went out and before the server answered:
+    it may have been accepted. Never retried (ADR 0012: a second copy is worse than none)."""
+
+
 class Transport(Protocol):
     def deliver(self, *, sender: str, recipient: str, data: bytes) -> None: ...
 
@@ -114,10 +119,10 @@ class SmtpTransport:
         if self._client is None:
             self._client = self._connect()
         try:
-            if self._client.has_extn("pipelining"):
-                _pipelined(self._client, sender, recipient, data)
-            else:
-                self._client.sendmail(sender, [recipient], data)
+            _send(self._client, sender, recipient, data)
+        except UncertainDelivery:
+            self.close()
+            raise
         except smtplib.SMTPServerDisconnected:
             raise
         except smtplib.SMTPException as error:
@@ -157,16 +162,24 @@ class SmtpTransport:
             client.close()
 
 
-def _pipelined(client: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
-    """MAIL, RCPT and DATA in one write (RFC 2920), then the body: two round trips instead of
-    smtplib's four, which is most of the time a message spends on a fast local relay.
+def _send(client: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+    """One message. With PIPELINING, MAIL, RCPT and DATA go in one write (RFC 2920), then the
+    body: two round trips instead of four, which is most of the time a message spends on a
+    fast local relay. Without it, one command at a time.
 
-    Failures raise the same smtplib exceptions as `sendmail`, so one classifier serves both.
-    `data` has CRLF line ends already (`email.render_bytes`).
+    Failures raise smtplib's exceptions, except a connection lost while waiting for the answer
+    to the body: `UncertainDelivery`, as the server may already have taken the message (a
+    lost connection before that point is safe to retry). `data` has CRLF line ends already
+    (`email.render_bytes`).
     """
     sender, recipient = "".join(sender.split()), "".join(recipient.split())
-    client.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
-    mail, rcpt, start = client.getreply(), client.getreply(), client.getreply()
+    if client.has_extn("pipelining"):
+        client.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode())
+        mail, rcpt, start = client.getreply(), client.getreply(), client.getreply()
+    else:
+        mail = client.mail(sender)
+        rcpt = client.rcpt(recipient) if mail[0] == 250 else (503, b"no sender")
+        start = client.docmd("DATA") if rcpt[0] in (250, 251) else (503, b"no recipient")
     accepted = mail[0] == 250 and rcpt[0] in (250, 251)
     if start[0] == 354 and not accepted:
         # A server that opened DATA although the envelope failed: end it with an empty body.
@@ -184,7 +197,10 @@ def _pipelined(client: smtplib.SMTP, sender: str, recipient: str, data: bytes) -
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
     client.send(body + b".\r\n")
-    done = client.getreply()
+    try:
+        done = client.getreply()
+    except smtplib.SMTPServerDisconnected as error:
+        raise UncertainDelivery(f"Connection lost after the message was sent: {error}") from error
     if done[0] != 250:
         raise smtplib.SMTPDataError(done[0], done[1])
 

@@ -94,7 +94,7 @@ def _shop_zone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-@huey.periodic_task(nightly_due)
+@huey.periodic_task(nightly_due, retries=3, retry_delay=600)
 def nightly_recompute() -> None:
     """Refit the model and rewrite every profile (one transaction).
 

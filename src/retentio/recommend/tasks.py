@@ -25,7 +25,7 @@ def nightly_due(moment: datetime) -> bool:
     return profiles_nightly_due(moment - AFTER_PROFILES)
 
 
-@huey.periodic_task(nightly_due)
+@huey.periodic_task(nightly_due, retries=3, retry_delay=600)
 def nightly_recompute() -> None:
     """Rebuild the associations and intervals in one transaction."""
     with session_scope(task_settings().database_url) as session:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from retentio.audit import service as audit
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -196,6 +197,14 @@ def export_members(
     segment = queries.get(session, segment_id)
     keys = [k.strip() for raw in columns or [] for k in raw.split(",")]
     chosen = contact_export.choose_columns(session, keys)
+    audit.record(
+        session,
+        entity="segment",
+        entity_id=segment_id,
+        action="export",
+        actor_id=user.id,
+        changes={"format": format},
+    )
     headers = {"Content-Disposition": attachment(_file_name(segment, format))}
     url = settings.database_url
     if format == "csv":

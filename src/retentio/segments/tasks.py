@@ -23,7 +23,7 @@ from retentio.worker import huey, task_settings
 logger = logging.getLogger(__name__)
 
 
-@huey.task(retries=2, retry_delay=30)
+@huey.task(retries=4, retry_delay=30)
 def refresh_segment(segment_id: int) -> None:
     with session_scope(task_settings().database_url) as session:
         try:
@@ -32,7 +32,7 @@ def refresh_segment(segment_id: int) -> None:
             return  # archived meanwhile: nothing to keep fresh
 
 
-@huey.task(retries=2, retry_delay=30)
+@huey.task(retries=4, retry_delay=30)
 def refresh_contacts(contact_ids: Sequence[int]) -> None:
     """Other domains enqueue this with the contacts a write touched (after their commit)."""
     with session_scope(task_settings().database_url) as session:

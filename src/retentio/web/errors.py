@@ -1,23 +1,37 @@
 """Turns exceptions into the API's JSON error shape or into an error page.
 
 API errors look like `{"error": {"code", "message", "details"}}` everywhere, whatever raised
-them: a domain error, a validation failure or an unknown route.
+them: a domain error, a validation failure or an unknown route. A database that cannot be
+reached is a 503 with Retry-After (the request was not stored; sent again later, it will be),
+never a 500.
 """
 
 from __future__ import annotations
 
+import logging
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from retentio.errors import NotAuthenticated, RetentioError, TryAgain
+from retentio.errors import DatabaseUnavailable, NotAuthenticated, RetentioError, TryAgain
+from retentio.web.i18n import current_locale
+from retentio.web.i18n import gettext as _
 from retentio.web.templating import render
+
+logger = logging.getLogger(__name__)
 
 HTTP_CODES = {
     400: "bad_request",
@@ -124,8 +138,38 @@ async def _out_of_range(request: Request, _exc: Exception) -> Response:
     )
 
 
+async def _database_unreachable(request: Request, exc: Exception) -> Response:
+    """A lost or refused database connection: 503 with Retry-After, which HTTP clients and
+    tracking SDKs retry. Pages get a plain page, as the layout may itself need the database."""
+    if not isinstance(exc, OperationalError | InterfaceError | DisconnectionError) and not (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        raise exc  # any other driver error is a fault of ours: the usual 500
+    # One line, not a stack trace per request: during an outage every request lands here.
+    logger.warning("database unavailable: %s", str(exc).strip().splitlines()[0][:300])
+    error = DatabaseUnavailable("The database is unavailable; send the request again shortly.")
+    if wants_json(request):
+        response = error_response(
+            request, status=error.status, code=error.code, message=error.message
+        )
+    else:
+        response = HTMLResponse(_unavailable_page(), status_code=error.status)
+    return with_retry_after(response, error)
+
+
+def _unavailable_page() -> str:
+    title = escape(_("Retentio is unavailable for a moment"))
+    message = escape(_("The database cannot be reached right now. Try again in a minute."))
+    return (
+        f'<!doctype html><html lang="{escape(current_locale.get())}"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><h1>{title}</h1><p>{message}</p></body></html>"
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RetentioError, _domain_error)
+    for unreachable in (OperationalError, InterfaceError, DisconnectionError, DBAPIError):
+        app.add_exception_handler(unreachable, _database_unreachable)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(RequestValidationError, _validation_error)

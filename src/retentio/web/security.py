@@ -2,23 +2,27 @@
 
 `SecureHeaders` adds the Content-Security-Policy (with a per-request nonce that the few inline
 scripts of the pages carry: `nonce="{{ request.state.csp_nonce }}"`), framing, referrer, sniffing
-and HSTS headers. `PublicRateLimit` gives each client IP a token bucket per public endpoint
-(form submit, survey answer, unsubscribe and preferences, tracking collect), in process memory:
-with N web processes a client gets N times the rate, which is fine for a limit meant to stop a
-flood rather than to count exactly. Login failures are limited separately and durably by
+and HSTS headers. `PublicRateLimit` limits each client IP per public endpoint (form submit,
+survey answer, unsubscribe and preferences, tracking collect). With `RETENTIO_REDIS_URL` the
+count is kept in Redis, shared by every web process; without it (one process) a token bucket in
+memory does. Login failures are limited separately, in the database, by
 `auth.service.authenticate`.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from ipaddress import ip_address
 
+import redis
+from anyio import to_thread
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,6 +38,11 @@ FRAMEABLE = re.compile(r"^/s/[^/]+$")
 NO_CSP = ("/api/docs",)
 # (method, path) of the public endpoints that take a rate limit: anything that writes.
 LIMITED = re.compile(r"^/(collect|f/[^/]+/(submit|view)|s/[^/]+|u/[^/]+|p/[^/]+)$")
+# After Redis fails, the limit stays in memory this long before Redis is tried again, so an
+# outage costs one warning and one timeout per pause rather than one per request.
+REDIS_PAUSE_SECONDS = 10.0
+
+logger = logging.getLogger(__name__)
 
 
 def content_security_policy(nonce: str, *, frameable: bool) -> str:
@@ -167,13 +176,50 @@ class TokenBuckets:
             self.buckets.clear()
 
 
+class RedisWindows:
+    """Requests per key counted in one-minute windows in Redis, shared by every web process:
+    up to `rate` a window (a burst at a window's edge may reach twice that)."""
+
+    PREFIX = "retentio:rate:"
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+
+    def take(self, key: str, *, rate_per_minute: int) -> float:
+        """0 when the request fits the window; otherwise the seconds until the next window.
+        Raises redis.RedisError when Redis does not answer."""
+        now = self.clock()
+        window = int(now // 60)
+        name = f"{self.PREFIX}{key}:{window}"
+        # One MULTI/EXEC: the count and its expiry land together, whatever other processes do.
+        pipe = self.client.pipeline(transaction=True)
+        pipe.incr(name)
+        pipe.expire(name, 120)
+        count, _ = pipe.execute()
+        if int(count) <= rate_per_minute:
+            return 0.0
+        return (window + 1) * 60 - now
+
+
 class PublicRateLimit:
     """429 with Retry-After when one client IP writes to a public endpoint faster than
-    `settings.public_rate_per_minute` (a burst of that many, then that many a minute)."""
+    `settings.public_rate_per_minute` a minute. Counted in Redis when `settings.redis_url` is
+    set; when Redis fails, the limit falls back to this process's memory (open, not closed: a
+    broken Redis must not turn every visitor away) and a warning is logged."""
 
-    def __init__(self, app: ASGIApp, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.app = app
+        self.clock = clock
+        self.wall_clock = wall_clock
         self.buckets = TokenBuckets(clock)
+        self.shared: dict[str, RedisWindows] = {}
+        self.redis_paused_until = -math.inf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not LIMITED.match(scope["path"]):
@@ -182,9 +228,7 @@ class PublicRateLimit:
         settings = _settings(scope)
         endpoint = scope["path"].split("/")[1]
         ip = client_address(scope, settings.trusted_proxies)
-        wait = self.buckets.take(
-            f"{endpoint}:{ip}", rate_per_minute=settings.public_rate_per_minute
-        )
+        wait = await self._take(f"{endpoint}:{ip}", settings)
         if wait:
             response = JSONResponse(
                 {"error": {"code": "too_many_requests", "message": "Slow down.", "details": None}},
@@ -194,3 +238,22 @@ class PublicRateLimit:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    async def _take(self, key: str, settings: Settings) -> float:
+        rate = settings.public_rate_per_minute
+        if settings.redis_url and self.clock() >= self.redis_paused_until:
+            windows = self.shared.get(settings.redis_url)
+            if windows is None:
+                windows = self.shared[settings.redis_url] = RedisWindows(
+                    settings.redis_url, self.wall_clock
+                )
+            try:
+                # redis-py is synchronous: off the event loop, like the sync route handlers.
+                return await to_thread.run_sync(partial(windows.take, key, rate_per_minute=rate))
+            except redis.RedisError as error:
+                self.redis_paused_until = self.clock() + REDIS_PAUSE_SECONDS
+                logger.warning(
+                    "Public rate limits fall back to this process's memory: Redis failed (%s)",
+                    error,
+                )
+        return self.buckets.take(key, rate_per_minute=rate)
