@@ -16,11 +16,14 @@ from sqlalchemy import select
 from retentio.activities.models import Activity
 from retentio.contacts.models import Contact, ContactTag, Tag
 from retentio.db import session_scope
+from retentio.journeys import tasks as journey_tasks
 from retentio.journeys import webhooks
 from retentio.journeys.models import EnrollmentState, Group, WebhookCall
 from retentio.loyalty.models import Account, Entry
 from retentio.messaging.sending import Sender
 from retentio.messaging.tracking import Links, Signer
+from retentio.settings import Settings
+from retentio.worker import bind_settings
 from tests.journeys.conftest import Shop, send, wait
 from tests.messaging.crash_sender import NO_LIMITS
 
@@ -292,6 +295,26 @@ def test_webhook_is_posted_once(shop: Shop, hook_url: str) -> None:
     assert (first, second) == (1, 0)
     (call,) = _Hook.received
     assert (call["contact_id"], call["step"], call["trigger"]) == (ann, "crm", {"order": "A-7"})
+    with session_scope(shop.url) as session:
+        assert session.scalars(select(WebhookCall.state)).all() == ["sent"]
+
+
+def test_a_webhook_call_waiting_for_its_retry_is_posted_by_the_minutely_run(
+    shop: Shop, hook_url: str, settings: Settings
+) -> None:
+    # given a journey whose webhook call was written but not posted (its first try failed and
+    # its next attempt is due), and no step left to write another call
+    journey = shop.journey({"kind": "api"}, [{"key": "crm", "kind": "webhook", "url": hook_url}])
+    (ann,) = shop.contacts(1)
+    shop.enroll(journey, ann, data={})
+    shop.run()
+    with session_scope(shop.url) as session:
+        assert session.scalars(select(WebhookCall.state)).all() == ["queued"]
+    # when only the worker's minutely journeys run comes
+    bind_settings(settings)
+    journey_tasks.advance_journeys_periodic.call_local()
+    # then the call is posted, once
+    assert [call["contact_id"] for call in _Hook.received] == [ann]
     with session_scope(shop.url) as session:
         assert session.scalars(select(WebhookCall.state)).all() == ["sent"]
 

@@ -34,6 +34,9 @@ _lock = threading.Lock()
 @huey.periodic_task(crontab(minute="*"))
 def advance_journeys_periodic() -> None:
     advance_journeys.call_local()
+    # A webhook call that failed waits for its next attempt; when no step writes a new call,
+    # nothing else would post it.
+    post_webhooks.call_local()
 
 
 @huey.task()
