@@ -19,6 +19,7 @@ from retentio.db import session_scope
 from retentio.journeys import tasks as journey_tasks
 from retentio.journeys import webhooks
 from retentio.journeys.models import EnrollmentState, Group, WebhookCall
+from retentio.journeys.tick import tick
 from retentio.loyalty.models import Account, Entry
 from retentio.messaging.sending import Sender
 from retentio.messaging.tracking import Links, Signer
@@ -413,3 +414,22 @@ def test_points_are_given_once_and_not_to_the_holdout(shop: Shop) -> None:
     assert 0 < len(treated) < 40
     assert balances == dict.fromkeys(treated, 200)
     assert reasons == {"Подарок"}
+
+
+def test_a_pass_asked_to_stop_finishes_its_batch_and_leaves_the_rest_due(shop: Shop) -> None:
+    # given five contacts entering a one-step journey
+    journey = shop.journey(
+        {"kind": "api"},
+        [{"key": "tag", "kind": "set_attribute", "action": "add_tag", "tag": "vip"}],
+    )
+    contacts = shop.contacts(5)
+    for contact_id in contacts:
+        shop.enroll(journey, contact_id, data={})
+    # when a pass of batches of two is told its worker is stopping
+    report = tick(shop.sessions, clock=lambda: shop.now, batch=2, stop=lambda: True)
+    # then it ran one whole batch, said it stopped, and the next pass runs the other three
+    assert (report.claimed, report.steps, report.stopped) == (2, 2, True)
+    states = [e.state for e in shop.enrollments(journey)]
+    assert sorted(states) == sorted([EnrollmentState.COMPLETED] * 2 + [EnrollmentState.ACTIVE] * 3)
+    rest = tick(shop.sessions, clock=lambda: shop.now, batch=2)
+    assert (rest.claimed, rest.stopped) == (3, False)

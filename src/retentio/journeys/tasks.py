@@ -20,7 +20,7 @@ from retentio.journeys.tick import tick
 from retentio.journeys.triggers import listened_types
 from retentio.messaging.tasks import send_outbox
 from retentio.profiles.tasks import enqueue_refresh
-from retentio.worker import huey, task_settings
+from retentio.worker import huey, stopping, task_settings
 
 RUN_SECONDS = 50.0
 # Event types some active journey listens for, per process, re-read at most this often.
@@ -43,7 +43,11 @@ def advance_journeys_periodic() -> None:
 def advance_journeys() -> int:
     """Returns how many steps were run."""
     settings = task_settings()
-    report = tick(get_sessionmaker(settings.database_url), clock=utcnow, seconds=RUN_SECONDS)
+    sessions = get_sessionmaker(settings.database_url)
+    report = tick(sessions, clock=utcnow, seconds=RUN_SECONDS, stop=stopping)
+    if report.stopped:
+        # This worker is shutting down after the batch in hand: another one goes on now.
+        advance_journeys()
     if report.messages:
         send_outbox()
     if report.webhooks:

@@ -34,6 +34,7 @@ class TickReport:
     messages: int = 0
     webhooks: int = 0
     touched: list[int] = field(default_factory=list)
+    stopped: bool = False  # asked to stop with more perhaps due
 
 
 def tick(
@@ -43,6 +44,7 @@ def tick(
     seconds: float = 50.0,
     batch: int = BATCH,
     triggers: bool = True,
+    stop: Callable[[], bool] = lambda: False,
 ) -> TickReport:
     report = TickReport()
     deadline = time.monotonic() + seconds
@@ -58,6 +60,9 @@ def tick(
         report.webhooks += done.webhooks
         report.touched.extend(done.touched)
         if done.claimed < batch:
+            break
+        if stop():
+            report.stopped = True
             break
     return report
 
