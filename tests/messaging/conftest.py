@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -28,6 +28,7 @@ from retentio.messaging import service
 from retentio.messaging.models import AccountKind
 from retentio.messaging.tracking import Links, Signer
 from retentio.settings import Settings
+from tests.processes import free_port
 
 DKIM_DOMAIN = "shop.example"
 DKIM_SELECTOR = "rt1"
@@ -80,16 +81,12 @@ class Inbox:
         return "250 Message accepted"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+InboxT = TypeVar("InboxT", bound=Inbox)
 
 
-@pytest.fixture(params=[True, False], ids=["pipelining", "no-pipelining"])
-def inbox(request: pytest.FixtureRequest) -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox(pipelining=request.param)
+@contextmanager
+def serving_inbox(handler: InboxT) -> Iterator[tuple[InboxT, int]]:
+    """`handler` answering SMTP on a free loopback port."""
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -97,6 +94,12 @@ def inbox(request: pytest.FixtureRequest) -> Iterator[tuple[Inbox, int]]:
         yield handler, port
     finally:
         controller.stop()
+
+
+@pytest.fixture(params=[True, False], ids=["pipelining", "no-pipelining"])
+def inbox(request: pytest.FixtureRequest) -> Iterator[tuple[Inbox, int]]:
+    with serving_inbox(Inbox(pipelining=request.param)) as served:
+        yield served
 
 
 @dataclass(frozen=True)

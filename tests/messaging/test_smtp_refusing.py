@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
@@ -26,15 +25,14 @@ from retentio.consent.models import Purpose, Suppression
 from retentio.db import get_sessionmaker, session_scope
 from retentio.messaging import service
 from retentio.messaging.models import Message, MessageState
-from retentio.messaging.policy import SendPolicy
 from retentio.messaging.sending import RETRY_DELAYS, Sender, SendReport
 from retentio.messaging.service import NewMessage, OutboxKey
 from retentio.messaging.tracking import Links
 from retentio.settings import Settings
-from tests.messaging.conftest import Inbox, World, free_port
+from tests.messaging.conftest import Inbox, World, serving_inbox
+from tests.messaging.crash_sender import NO_LIMITS
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
-NO_LIMITS = SendPolicy(daily_cap=None, weekly_cap=None, quiet_start=None, quiet_end=None)
 ADDRESSES = ("a@example.org", "b@example.org", "c@example.org")
 
 
@@ -65,14 +63,8 @@ class Refusing(Inbox):
 
 @pytest.fixture(params=[True, False], ids=["pipelining", "no-pipelining"])
 def refusing(request: pytest.FixtureRequest) -> Iterator[tuple[Refusing, int]]:
-    handler = Refusing(pipelining=request.param)
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+    with serving_inbox(Refusing(pipelining=request.param)) as served:
+        yield served
 
 
 def _queue(settings: Settings, world: World, port: int) -> list[int]:

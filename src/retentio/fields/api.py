@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from retentio.audit import service as audit
 from retentio.auth.deps import CurrentUser, require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -38,14 +37,7 @@ def define(body: FieldDefinitionIn, session: SessionDep, _admin: Admin) -> Custo
         choices=body.choices,
         required=body.required,
     )
-    audit.record(
-        session,
-        entity="custom_field",
-        entity_id=definition.id,
-        action="create",
-        actor_id=_admin.id,
-        changes={"key": definition.key, "label": definition.label},
-    )
+    service.audit_definition(session, definition, action="create", actor_id=_admin.id)
     return definition
 
 
@@ -54,12 +46,5 @@ def relabel(
     field_id: int, body: FieldRelabel, session: SessionDep, _admin: Admin
 ) -> CustomFieldDefinition:
     definition = service.relabel_field(session, field_id, label=body.label)
-    audit.record(
-        session,
-        entity="custom_field",
-        entity_id=field_id,
-        action="update",
-        actor_id=_admin.id,
-        changes={"label": definition.label},
-    )
+    service.audit_definition(session, definition, action="update", actor_id=_admin.id)
     return definition

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from retentio.audit import service as audit
 from retentio.auth.deps import require
 from retentio.auth.models import User
 from retentio.auth.permissions import Permission
@@ -79,14 +78,7 @@ def field_create(request: Request, session: SessionDep, _admin: Admin, form: For
         return _page(
             request, session, values=posted(form), errors=field_errors(error), status_code=status
         )
-    audit.record(
-        session,
-        entity="custom_field",
-        entity_id=definition.id,
-        action="create",
-        actor_id=_admin.id,
-        changes={"key": definition.key, "label": definition.label},
-    )
+    service.audit_definition(session, definition, action="create", actor_id=_admin.id)
     flash(request, _("Field “%(label)s” added.") % {"label": definition.label})
     return RedirectResponse("/settings/fields", status_code=303)
 
@@ -101,14 +93,7 @@ def field_relabel(
     except ValidationError:
         flash(request, _("A label cannot be empty."), "error")
     else:
-        audit.record(
-            session,
-            entity="custom_field",
-            entity_id=field_id,
-            action="update",
-            actor_id=_admin.id,
-            changes={"label": definition.label},
-        )
+        service.audit_definition(session, definition, action="update", actor_id=_admin.id)
         flash(request, _("Label changed to “%(label)s”.") % {"label": definition.label})
     return RedirectResponse("/settings/fields", status_code=303)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from retentio.audit import service as audit
 from retentio.errors import Conflict, InvalidInput, NotFound
 from retentio.fields import queries
 from retentio.fields.models import CustomFieldDefinition, FieldEntity, FieldType
@@ -70,6 +71,23 @@ def define_field(
     session.add(definition)
     session.flush()
     return definition
+
+
+def audit_definition(
+    session: Session, definition: CustomFieldDefinition, *, action: str, actor_id: int
+) -> None:
+    """The audit entry of a definition made or relabelled from the API or the pages."""
+    changes = {"label": definition.label}
+    if action == "create":
+        changes["key"] = definition.key
+    audit.record(
+        session,
+        entity="custom_field",
+        entity_id=definition.id,
+        action=action,
+        actor_id=actor_id,
+        changes=changes,
+    )
 
 
 def relabel_field(session: Session, field_id: int, *, label: str) -> CustomFieldDefinition:
