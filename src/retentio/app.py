@@ -68,7 +68,7 @@ from retentio.web.csrf import csrf_protect
 from retentio.web.errors import ERROR_RESPONSES, install_error_handlers
 from retentio.web.locale_middleware import LocaleMiddleware
 from retentio.web.templating import PACKAGE_DIR
-from retentio.web.write_gate import SQLiteWriteGate
+from retentio.web.write_gate import install_write_gate
 from retentio.worker import bind_settings
 
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     bind_settings(settings)
     if is_sqlite(settings.database_url):
-        app.add_middleware(SQLiteWriteGate)
+        install_write_gate(app)
     app.add_middleware(LocaleMiddleware, default=settings.default_locale)
     app.add_middleware(
         SessionMiddleware,

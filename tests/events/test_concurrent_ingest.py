@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,3 +38,35 @@ def test_fifty_concurrent_posts_of_one_message_store_exactly_one_event(
     assert sorted(r.json()["accepted"] for r in responses) == [0] * (CLIENTS - 1) + [1]
     assert count(db, Event) == 1
     assert count(db, Contact) == 1
+
+
+def test_a_slow_upload_does_not_hold_up_other_writers(
+    live_server: str, source: SourceRef, db: Session
+) -> None:
+    # given: a client that sent its headers and half of its body, and stalls
+    slow_body = json.dumps({"message_id": "slow-1", "type": "page_view", "anonymous_id": "v-1"})
+    url = httpx.URL(live_server)
+    stalled = socket.create_connection((url.host, url.port), timeout=30)
+    head = (
+        f"POST /api/v1/events HTTP/1.1\r\nHost: {url.host}\r\nX-Write-Key: {source.write_key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(slow_body)}\r\n\r\n"
+    )
+    half = len(slow_body) // 2
+    stalled.sendall(head.encode() + slow_body[:half].encode())
+    try:
+        # when: another client posts meanwhile
+        quick = httpx.post(
+            f"{live_server}/api/v1/events",
+            json={"message_id": "quick-1", "type": "page_view", "anonymous_id": "v-2"},
+            headers={"X-Write-Key": source.write_key},
+            timeout=15,
+        )
+        # then: it is stored while the slow upload is still incomplete
+        assert quick.status_code == 200
+        assert quick.json()["accepted"] == 1
+        # and the slow one is stored too once its body arrives
+        stalled.sendall(slow_body[half:].encode())
+        assert stalled.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        stalled.close()
+    assert count(db, Event) == 2

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from retentio.db import get_sessionmaker
 from retentio.settings import Settings
 from retentio.web.security import client_address
-from retentio.web.write_gate import is_writing
+from retentio.web.write_gate import is_writing, write_slot
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -22,7 +22,14 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def _request_session(request: Request, settings: SettingsDep) -> Iterator[Session]:
+# On SQLite the slot is taken before the session opens and given back after it closes (the
+# dependency's exit runs after this one's): one writing transaction at a time, queued in the loop.
+WriteSlot = Annotated[None, Depends(write_slot, scope="function")]
+
+
+def _request_session(
+    request: Request, settings: SettingsDep, _slot: WriteSlot
+) -> Iterator[Session]:
     """The request owns the transaction: commit when the handler returns, roll back if it raises."""
     session = get_sessionmaker(settings.database_url, write=is_writing(request.scope))()
     try:

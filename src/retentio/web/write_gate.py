@@ -1,16 +1,24 @@
-"""One writing request at a time per process on SQLite, queued in the event loop.
+"""One writing transaction at a time per process on SQLite, queued in the event loop.
 
 SQLite has a single writer. Without this gate, fifty concurrent writes each take a worker
 thread and block in `BEGIN IMMEDIATE`; the request holding the lock then waits for a free
 thread to run its handler, and none comes until the busy timeout expires. Queuing writers here
 costs no throughput (they would serialize in SQLite anyway) and keeps threads for readers.
 PostgreSQL needs no gate.
+
+The request's session dependency takes the gate (`write_slot`) just before the session opens
+and gives it back right after the commit, so what a request does outside its transaction —
+reading and validating its body, rendering and sending the response, background tasks — runs
+beside the next writer's transaction instead of in front of it.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import anyio
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi import FastAPI, Request
+from starlette.types import Scope
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -21,14 +29,16 @@ def is_writing(scope: Scope) -> bool:
     return scope["method"] not in READ_METHODS or b"authorization" in headers
 
 
-class SQLiteWriteGate:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.lock = anyio.Lock()
+def install_write_gate(app: FastAPI) -> None:
+    """Writing requests of this app take turns (call it for SQLite only)."""
+    app.state.write_gate = anyio.Lock()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_writing(scope):
-            await self.app(scope, receive, send)
-            return
-        async with self.lock:
-            await self.app(scope, receive, send)
+
+async def write_slot(request: Request) -> AsyncIterator[None]:
+    """Held from before the session opens until after it commits or rolls back."""
+    gate: anyio.Lock | None = getattr(request.app.state, "write_gate", None)
+    if gate is None or not is_writing(request.scope):
+        yield
+        return
+    async with gate:
+        yield
