@@ -26,6 +26,7 @@ from retentio.imports.mapping import ImportEntity
 from retentio.imports.models import ImportJob, ImportRejection, JobStatus
 from retentio.imports.reader import Cell, FileFormat, count_rows, read_rows
 from retentio.imports.rows import ContactParser, ContactRow, RowError, text
+from retentio.kit.collector import collector_paused
 
 Progress = Callable[[int, int | None], None]
 Cells = dict[str, tuple[str, Cell]]
@@ -137,6 +138,17 @@ def _batches(plan: JobPlan, batch_size: int) -> Iterator[list[tuple[int, Cells, 
         yield batch
 
 
+def _collector_paused(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """Each batch read and written with the cyclic collector paused (`kit.collector`): it
+    resumes for a moment between batches, and collects their cycles then."""
+    while True:
+        with collector_paused():
+            batch = next(batches, None)
+            if batch is None:
+                return
+            yield batch
+
+
 def _with_row_order_ids(
     items: Iterator[tuple[int, Cells, list[Cell]]],
 ) -> Iterator[tuple[int, Cells, list[Cell]]]:
@@ -158,7 +170,7 @@ def _same_order(plan: JobPlan, previous: Cells, current: Cells) -> bool:
 def _run(
     url: str, job_id: int, plan: JobPlan, *, region: str, batch_size: int, progress: Progress | None
 ) -> None:
-    for batch in _batches(plan, batch_size):
+    for batch in _collector_paused(_batches(plan, batch_size)):
         with session_scope(url) as session:
             outcome = _write(session, plan, batch, region=region)
             job = _advance(session, job_id, len(batch), outcome)
@@ -173,7 +185,7 @@ def _dry_run(
 ) -> None:
     totals, rejected, read = Outcome(), [], 0
     with session_scope(url) as session:
-        for batch in _batches(plan, batch_size):
+        for batch in _collector_paused(_batches(plan, batch_size)):
             outcome = _write(session, plan, batch, region=region)
             session.flush()
             read += len(batch)
