@@ -1,25 +1,16 @@
-"""The audit log covers settings changes, imports started and exports: who, what, which."""
+"""The audit log covers settings changes, imports started and exports: who, what, which.
+
+Tracking sources, web forms, import schedules and mappings, loyalty and sales settings are in
+`test_audit_settings.py`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from retentio.audit.models import AuditEntry
-from retentio.auth.models import User
+from tests.audit.helpers import admin_id, entries
 from tests.conftest import csrf_from
-
-
-def _entries(db: Session) -> list[tuple[str, int, str, int | None, dict[str, Any]]]:
-    rows = db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
-    return [(e.entity, e.entity_id, e.action, e.actor_id, e.changes) for e in rows]
-
-
-def _admin_id(db: Session) -> int:
-    return db.scalars(select(User.id)).one()
 
 
 def test_api_tokens_created_and_revoked_are_recorded(admin_client: TestClient, db: Session) -> None:
@@ -38,8 +29,8 @@ def test_api_tokens_created_and_revoked_are_recorded(admin_client: TestClient, d
     ]
     # then each step is in the log with its actor, and no secret is
     assert (page.status_code, revoked) == (201, [204, 303])
-    admin = _admin_id(db)
-    assert _entries(db) == [
+    admin = admin_id(db)
+    assert entries(db) == [
         ("api_token", by_api, "create", admin, {}),
         ("api_token", by_page, "create", admin, {}),
         ("api_token", by_api, "revoke", admin, {}),
@@ -62,8 +53,8 @@ def test_custom_fields_defined_and_relabelled_are_recorded(
     )
     # then the log holds the definition and both new labels
     assert (relabelled.status_code, page.status_code) == (200, 303)
-    admin = _admin_id(db)
-    assert _entries(db) == [
+    admin = admin_id(db)
+    assert entries(db) == [
         ("custom_field", field, "create", admin, {"key": "shoe_size", "label": "Shoe"}),
         ("custom_field", field, "update", admin, {"label": "Size"}),
         ("custom_field", field, "update", admin, {"label": "Shoe size"}),
@@ -80,8 +71,8 @@ def test_a_custom_field_defined_on_the_page_is_recorded(
     )
     assert response.status_code == 303
     field = admin_client.get("/api/v1/custom-fields/contact").json()[0]["id"]
-    assert _entries(db) == [
-        ("custom_field", field, "create", _admin_id(db), {"key": "pet", "label": "Pet"})
+    assert entries(db) == [
+        ("custom_field", field, "create", admin_id(db), {"key": "pet", "label": "Pet"})
     ]
 
 
@@ -104,7 +95,7 @@ def test_a_restored_sending_account_is_recorded(admin_client: TestClient, db: Se
     )
     # then both restores are in the log
     assert (restored.status_code, page.status_code) == (200, 303)
-    actions = [(entity, action) for entity, _id, action, _actor, _ in _entries(db)]
+    actions = [(entity, action) for entity, _id, action, _actor, _ in entries(db)]
     assert actions == [
         ("account", "create"),
         ("account", "archive"),
@@ -126,7 +117,7 @@ def test_an_import_started_is_recorded_once(admin_client: TestClient, db: Sessio
     second = admin_client.post(f"/api/v1/imports/{job}/run")
     # then one start is recorded, naming the job and who started it
     assert (first.status_code, second.status_code) == (202, 202)
-    assert _entries(db) == [("import", job, "start", _admin_id(db), {})]
+    assert entries(db) == [("import", job, "start", admin_id(db), {})]
 
 
 def test_contact_and_segment_exports_are_recorded(admin_client: TestClient, db: Session) -> None:
@@ -138,8 +129,8 @@ def test_contact_and_segment_exports_are_recorded(admin_client: TestClient, db: 
     members = admin_client.get(f"/api/v1/segments/{segment}/export?format=xlsx")
     # then both exports are in the log with what was asked for
     assert (contacts.status_code, members.status_code) == (200, 200)
-    admin = _admin_id(db)
-    exports = [e for e in _entries(db) if e[2] == "export"]
+    admin = admin_id(db)
+    exports = [e for e in entries(db) if e[2] == "export"]
     assert exports == [
         ("contacts", 0, "export", admin, {"filters": {"city": "Kazan"}, "format": "csv"}),
         ("segment", segment, "export", admin, {"format": "xlsx"}),

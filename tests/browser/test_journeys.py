@@ -30,7 +30,9 @@ def test_abandoned_cart_from_the_gallery_enrolls_a_cart(
     # given an e-mail account writing to files and a tracking source
     Shop(settings.database_url, tmp_path / "outbox").account()
     with session_scope(settings.database_url) as session:
-        write_key = sources.create_source(session, name="Shop", allowed_origins=[]).write_key
+        write_key = sources.create_source(
+            session, name="Shop", allowed_origins=[], actor_id=None
+        ).write_key
     errors = PageErrors(page)
 
     with immediate_worker():

@@ -86,7 +86,9 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
 def _set_up_crm(settings: Settings, shop_origin: str) -> tuple[str, str, int]:
     """A tracking source allowing the shop, and a form on it: (write key, public id, form id)."""
     with session_scope(settings.database_url) as session:
-        source = sources.create_source(session, name="Shop", allowed_origins=[shop_origin])
+        source = sources.create_source(
+            session, name="Shop", allowed_origins=[shop_origin], actor_id=None
+        )
         definition = {
             "name": "Newsletter",
             "fields": [
@@ -105,7 +107,7 @@ def _set_up_crm(settings: Settings, shop_origin: str) -> tuple[str, str, int]:
             "success_message": "Thanks, you are subscribed!",
             "source_id": source.id,
         }
-        form = forms_service.create_form(session, FormIn.model_validate(definition))
+        form = forms_service.create_form(session, FormIn.model_validate(definition), actor_id=None)
         return source.write_key, form.public_id, form.id
 
 

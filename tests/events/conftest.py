@@ -25,7 +25,7 @@ class SourceRef:
 @pytest.fixture
 def source(settings: Settings) -> SourceRef:
     with session_scope(settings.database_url) as session:
-        created = sources.create_source(session, name="Shop", allowed_origins=[])
+        created = sources.create_source(session, name="Shop", allowed_origins=[], actor_id=None)
         return SourceRef(created.id, created.write_key)
 
 

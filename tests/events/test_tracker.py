@@ -25,7 +25,7 @@ STRANGER = "https://evil.example"
 @pytest.fixture
 def shop(settings: Settings) -> SourceRef:
     with session_scope(settings.database_url) as session:
-        created = sources.create_source(session, name="Shop", allowed_origins=[SHOP])
+        created = sources.create_source(session, name="Shop", allowed_origins=[SHOP], actor_id=None)
         return SourceRef(created.id, created.write_key)
 
 

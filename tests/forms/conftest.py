@@ -56,7 +56,7 @@ def newsletter(source_id: int | None, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def shop_source_id(settings: Settings) -> int:
     with session_scope(settings.database_url) as session:
-        return sources.create_source(session, name="Shop", allowed_origins=[SHOP]).id
+        return sources.create_source(session, name="Shop", allowed_origins=[SHOP], actor_id=None).id
 
 
 @pytest.fixture
@@ -68,6 +68,7 @@ def make_form(settings: Settings, shop_source_id: int) -> Callable[..., FormRef]
                 FormIn.model_validate(
                     newsletter(overrides.pop("source_id", shop_source_id), **overrides)
                 ),
+                actor_id=None,
             )
             return FormRef(form.id, form.public_id, form.source_id)
 

@@ -59,6 +59,7 @@ def _schedule(settings: Settings, location: str) -> int:
             options={},
             folders_allowed=True,
             now=utcnow(),
+            actor_id=None,
         )
         schedule.next_run_at = utcnow() - timedelta(minutes=1)  # due now
         return schedule.id

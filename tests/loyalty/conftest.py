@@ -40,12 +40,12 @@ class Club:
         data: dict[str, Any] = {"enabled": True, "points_per_unit": Decimal("0.05")}
         data.update(fields)
         with self.session() as session:
-            service.update_programme(session, ProgrammeIn(**data))
+            service.update_programme(session, ProgrammeIn(**data), actor_id=None)
 
     def tier(self, name: str, threshold: str, multiplier: str = "1") -> int:
         with self.session() as session:
             data = TierIn(name=name, threshold=Decimal(threshold), multiplier=Decimal(multiplier))
-            return service.create_tier(session, data).id
+            return service.create_tier(session, data, actor_id=None).id
 
     def contact(self, **fields: Any) -> int:
         with self.session() as session:

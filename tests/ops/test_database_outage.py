@@ -157,7 +157,9 @@ def test_an_outage_of_30_seconds_loses_nothing(
 ) -> None:
     # Given a tracking source, an importer with an API token, a web process and a worker
     with session_scope(settings.database_url) as session:
-        write_key = sources.create_source(session, name="Shop", allowed_origins=[]).write_key
+        write_key = sources.create_source(
+            session, name="Shop", allowed_origins=[], actor_id=None
+        ).write_key
         user = auth_service.create_user(
             session,
             email="importer@example.com",

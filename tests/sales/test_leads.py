@@ -195,7 +195,7 @@ def test_a_web_form_submission_becomes_a_lead_with_its_utm(sales: Sales) -> None
         }
     )
     with session_scope(sales.url) as session:
-        form = forms.create_form(session, form_in)
+        form = forms.create_form(session, form_in, actor_id=None)
         form_id = form.id
         # when a visitor from an ad submits it
         forms.submit(

@@ -40,7 +40,9 @@ def _cut_off(app: FastAPI, folder: Path) -> None:
 def test_ingest_answers_503_with_retry_after(app: FastAPI, tmp_path: Path) -> None:
     # Given a tracking source, and then the database gone
     with session_scope(app.state.settings.database_url) as session:
-        write_key = sources.create_source(session, name="Shop", allowed_origins=[]).write_key
+        write_key = sources.create_source(
+            session, name="Shop", allowed_origins=[], actor_id=None
+        ).write_key
     _cut_off(app, tmp_path)
     # When a batch of events is posted
     response = TestClient(app).post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -27,3 +28,18 @@ def record(
             changes=changes or {},
         )
     )
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """The settings that differ, each as `[old, new]`: the shape `queries.describe` reads for
+    an update. Values as the JSON column can hold them (amounts as strings)."""
+    return {
+        name: [json_ready(before.get(name)), json_ready(value)]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+def json_ready(value: Any) -> Any:
+    """A value the log's JSON column can hold: amounts as strings, as the API writes them."""
+    return str(value) if isinstance(value, Decimal) else value

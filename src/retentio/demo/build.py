@@ -164,6 +164,7 @@ def _loyalty(session: Session, now: datetime) -> None:
             birthday_bonus=300,
             expiry_days=365,
         ),
+        actor_id=None,
     )
     for name, threshold, multiplier, discount in DEMO_TIERS:
         loyalty_service.create_tier(
@@ -174,6 +175,7 @@ def _loyalty(session: Session, now: datetime) -> None:
                 multiplier=Decimal(multiplier),
                 discount_percent=Decimal(discount),
             ),
+            actor_id=None,
         )
     loyalty_service.recalculate_tiers(session, now=now)
 

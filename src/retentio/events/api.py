@@ -237,13 +237,19 @@ def list_sources(session: SessionDep, _admin: Admin) -> list[Source]:
     summary="Create a tracking source with a new write key",
 )
 def create_source(body: SourceIn, session: SessionDep, _admin: Admin) -> Source:
-    return sources.create_source(session, name=body.name, allowed_origins=body.allowed_origins)
+    return sources.create_source(
+        session, name=body.name, allowed_origins=body.allowed_origins, actor_id=_admin.id
+    )
 
 
 @router.patch("/sources/{source_id}", response_model=SourceRead, summary="Rename, set origins")
 def update_source(source_id: int, body: SourceUpdate, session: SessionDep, _admin: Admin) -> Source:
     return sources.update_source(
-        session, source_id, name=body.name, allowed_origins=body.allowed_origins
+        session,
+        source_id,
+        name=body.name,
+        allowed_origins=body.allowed_origins,
+        actor_id=_admin.id,
     )
 
 
@@ -253,4 +259,4 @@ def update_source(source_id: int, body: SourceUpdate, session: SessionDep, _admi
     summary="Replace the write key; the old one stops working at once",
 )
 def rotate_key(source_id: int, session: SessionDep, _admin: Admin) -> Source:
-    return sources.rotate_write_key(session, source_id)
+    return sources.rotate_write_key(session, source_id, actor_id=_admin.id)

@@ -42,7 +42,9 @@ def source_create(
     allowed_origins: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        source = sources.create_source(session, name=name, allowed_origins=_lines(allowed_origins))
+        source = sources.create_source(
+            session, name=name, allowed_origins=_lines(allowed_origins), actor_id=_admin.id
+        )
     except RetentioError as error:
         session.rollback()
         form = {"name": name, "allowed_origins": allowed_origins}
@@ -72,7 +74,11 @@ def source_update(
 ) -> Response:
     try:
         sources.update_source(
-            session, source_id, name=name, allowed_origins=_lines(allowed_origins)
+            session,
+            source_id,
+            name=name,
+            allowed_origins=_lines(allowed_origins),
+            actor_id=_admin.id,
         )
     except RetentioError as error:
         session.rollback()
@@ -92,7 +98,7 @@ def source_update(
 
 @router.post("/settings/sources/{source_id}/rotate")
 def source_rotate(request: Request, session: SessionDep, _admin: Admin, source_id: int) -> Response:
-    sources.rotate_write_key(session, source_id)
+    sources.rotate_write_key(session, source_id, actor_id=_admin.id)
     flash(request, _("A new write key was issued; the old one no longer works."))
     return RedirectResponse(f"/settings/sources/{source_id}", status_code=303)
 

@@ -1,14 +1,20 @@
-"""Tracking sources: a site or app with its write key and the browser origins it may post from."""
+"""Tracking sources: a site or app with its write key and the browser origins it may post from.
+
+Creating, changing and re-keying a source is recorded in the audit log (entity "source") here,
+for the API and the settings pages alike; the write key itself never goes into the log.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from retentio.audit import service as audit
 from retentio.errors import InvalidInput, NotAuthenticated, NotFound
 from retentio.events.models import Source
 
@@ -17,7 +23,13 @@ class UnknownWriteKey(NotAuthenticated):
     code = "unknown_write_key"
 
 
-def create_source(session: Session, *, name: str, allowed_origins: list[str]) -> Source:
+def create_source(
+    session: Session,
+    *,
+    name: str,
+    allowed_origins: list[str],
+    actor_id: int | None,
+) -> Source:
     source = Source(
         name=_checked_name(name),
         write_key=secrets.token_urlsafe(24),
@@ -25,6 +37,7 @@ def create_source(session: Session, *, name: str, allowed_origins: list[str]) ->
     )
     session.add(source)
     session.flush()
+    _audit(session, source, "create", actor_id, _settings(source))
     return source
 
 
@@ -34,22 +47,45 @@ def update_source(
     *,
     name: str | None = None,
     allowed_origins: list[str] | None = None,
+    actor_id: int | None,
 ) -> Source:
     """Change what is given; `None` leaves a field as it is."""
     source = get_source(session, source_id)
+    before = _settings(source)
     if name is not None:
         source.name = _checked_name(name)
     if allowed_origins is not None:
         source.allowed_origins = _origins(allowed_origins)
     session.flush()
+    _audit(session, source, "update", actor_id, audit.changed(before, _settings(source)))
     return source
 
 
-def rotate_write_key(session: Session, source_id: int) -> Source:
+def rotate_write_key(session: Session, source_id: int, *, actor_id: int | None) -> Source:
     source = get_source(session, source_id)
     source.write_key = secrets.token_urlsafe(24)
     session.flush()
+    # Who re-keyed and when is the whole story: the key, old or new, is a secret.
+    _audit(session, source, "rotate_key", actor_id, {})
     return source
+
+
+def _settings(source: Source) -> dict[str, Any]:
+    """What the audit log may show of a source: everything but the write key."""
+    return {"name": source.name, "allowed_origins": list(source.allowed_origins)}
+
+
+def _audit(
+    session: Session, source: Source, action: str, actor_id: int | None, changes: dict[str, Any]
+) -> None:
+    audit.record(
+        session,
+        entity="source",
+        entity_id=source.id,
+        action=action,
+        actor_id=actor_id,
+        changes=changes,
+    )
 
 
 def get_source(session: Session, source_id: int) -> Source:

@@ -30,7 +30,7 @@ def list_forms(session: SessionDep, _user: Marketer) -> list[FormRead]:
 
 @router.post("", response_model=FormRead, status_code=status.HTTP_201_CREATED)
 def create_form(body: FormIn, session: SessionDep, _user: Marketer) -> FormRead:
-    return form_read(service.create_form(session, body))
+    return form_read(service.create_form(session, body, actor_id=_user.id))
 
 
 @router.get("/{form_id}", response_model=FormRead)
@@ -40,13 +40,13 @@ def get_form(form_id: int, session: SessionDep, _user: Marketer) -> FormRead:
 
 @router.patch("/{form_id}", response_model=FormRead)
 def update_form(form_id: int, body: FormPatch, session: SessionDep, _user: Marketer) -> FormRead:
-    return form_read(service.update_form(session, form_id, body))
+    return form_read(service.update_form(session, form_id, body, actor_id=_user.id))
 
 
 @router.delete("/{form_id}", status_code=status.HTTP_204_NO_CONTENT)
 def deactivate_form(form_id: int, session: SessionDep, _user: Marketer) -> None:
     """Switch the form off; its submissions stay. PATCH `is_active` switches it back on."""
-    service.deactivate_form(session, form_id)
+    service.deactivate_form(session, form_id, actor_id=_user.id)
 
 
 @router.get("/{form_id}/submissions", response_model=list[SubmissionRead])

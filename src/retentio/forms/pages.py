@@ -102,7 +102,8 @@ def form_create(
     if posted.get("action") == "more":
         return _editor(request, session, None, _with_blank_rows(editor))
     try:
-        form = service.create_form(session, parse(FormIn, _definition(editor, kept)))
+        definition = parse(FormIn, _definition(editor, kept))
+        form = service.create_form(session, definition, actor_id=_user.id)
     except RetentioError as error:
         session.rollback()
         return _rejected(request, session, None, editor, kept, error)
@@ -145,7 +146,8 @@ def form_update(
         return _editor(request, session, form, _with_blank_rows(editor))
     try:
         definition = parse(FormIn, _definition(editor, kept))
-        service.update_form(session, form.id, FormPatch.model_validate(definition.model_dump()))
+        patch = FormPatch.model_validate(definition.model_dump())
+        service.update_form(session, form.id, patch, actor_id=_user.id)
     except RetentioError as error:
         session.rollback()
         return _rejected(request, session, form, editor, kept, error)

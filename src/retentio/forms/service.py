@@ -1,5 +1,8 @@
 """Rules of web forms: defining them, counting views, and taking a visitor's submission.
 
+Creating, changing and switching off a form is recorded in the audit log (entity "form") here,
+for the API and the settings pages alike.
+
 A submission is checked completely before anything is written, then — in the caller's one
 transaction — finds or creates the contact (merging the anonymous visitor the tracker knew),
 fills the contact's empty fields, records each consent ticked with the wording's version,
@@ -16,6 +19,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from retentio.audit import service as audit
 from retentio.consent.models import Channel, Purpose
 from retentio.consent.service import record_consent
 from retentio.contacts import identities
@@ -65,7 +69,12 @@ class FormInactive(RetentioError):
 # --- definitions ---------------------------------------------------------------------------
 
 
-def create_form(session: Session, data: FormIn) -> WebForm:
+def create_form(
+    session: Session,
+    data: FormIn,
+    *,
+    actor_id: int | None,
+) -> WebForm:
     _check_against_database(session, data.fields, data.source_id)
     form = WebForm(
         public_id=secrets.token_urlsafe(12),
@@ -79,11 +88,15 @@ def create_form(session: Session, data: FormIn) -> WebForm:
     )
     session.add(form)
     session.flush()
+    _audit(session, form, "create", actor_id, _settings(form))
     return form
 
 
-def update_form(session: Session, form_id: int, data: FormPatch) -> WebForm:
+def update_form(
+    session: Session, form_id: int, data: FormPatch, *, actor_id: int | None
+) -> WebForm:
     form = get_form(session, form_id)
+    before = _settings(form)
     given = data.model_fields_set
     fields = data.fields if data.fields is not None else _fields_of(form)
     consents = data.consents if data.consents is not None else _consents_of(form)
@@ -105,15 +118,43 @@ def update_form(session: Session, form_id: int, data: FormPatch) -> WebForm:
     if data.is_active is not None:
         form.is_active = data.is_active
     session.flush()
+    changes = audit.changed(before, _settings(form))
+    if changes.keys() == {"is_active"}:
+        # Switching a form on or off alone reads as such in the log, not as an edit.
+        _audit(session, form, "activate" if form.is_active else "deactivate", actor_id, {})
+    else:
+        _audit(session, form, "update", actor_id, changes)
     return form
 
 
-def deactivate_form(session: Session, form_id: int) -> WebForm:
+def deactivate_form(session: Session, form_id: int, *, actor_id: int | None) -> WebForm:
     """Forms are switched off, not deleted: their submissions and counters are history."""
     form = get_form(session, form_id)
     form.is_active = False
     session.flush()
+    _audit(session, form, "deactivate", actor_id, {})
     return form
+
+
+def _settings(form: WebForm) -> dict[str, Any]:
+    """What the audit log keeps of a definition; a consent's past wordings are in the form."""
+    return {
+        "name": form.name,
+        "fields": form.fields,
+        "consents": [{k: v for k, v in c.items() if k != "history"} for c in form.consents],
+        "success_message": form.success_message,
+        "tag": form.tag,
+        "source_id": form.source_id,
+        "is_active": form.is_active,
+    }
+
+
+def _audit(
+    session: Session, form: WebForm, action: str, actor_id: int | None, changes: dict[str, Any]
+) -> None:
+    audit.record(
+        session, entity="form", entity_id=form.id, action=action, actor_id=actor_id, changes=changes
+    )
 
 
 def get_form(session: Session, form_id: int) -> WebForm:

@@ -79,13 +79,14 @@ def create_mapping(body: MappingIn, session: SessionDep, _user: Importer) -> Map
         entity=body.entity,
         mapping=body.mapping,
         options=body.options.model_dump(),
+        actor_id=_user.id,
     )
     return MappingRead.model_validate(saved)
 
 
 @router.delete("/mappings/{mapping_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_mapping(mapping_id: int, session: SessionDep, _user: Importer) -> None:
-    service.delete_mapping(session, mapping_id)
+    service.delete_mapping(session, mapping_id, actor_id=_user.id)
 
 
 @router.get("/schedules", response_model=list[ScheduleRead])
@@ -124,6 +125,7 @@ def create_schedule(body: ScheduleIn, session: SessionDep, user: Importer) -> Sc
         options=body.options.model_dump(),
         folders_allowed=_folders_allowed(user),
         now=utcnow(),
+        actor_id=user.id,
         is_active=body.is_active,
     )
     return ScheduleRead.model_validate(schedule)
@@ -141,14 +143,19 @@ def update_schedule(
     """Change some fields; `{"is_active": false}` pauses, `true` resumes from now."""
     changes = body.model_dump(exclude_unset=True)
     schedule = service.update_schedule(
-        session, schedule_id, changes, folders_allowed=_folders_allowed(user), now=utcnow()
+        session,
+        schedule_id,
+        changes,
+        folders_allowed=_folders_allowed(user),
+        now=utcnow(),
+        actor_id=user.id,
     )
     return ScheduleRead.model_validate(schedule)
 
 
 @router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_schedule(schedule_id: int, session: SessionDep, _user: Importer) -> None:
-    service.delete_schedule(session, schedule_id)
+    service.delete_schedule(session, schedule_id, actor_id=_user.id)
 
 
 def _folders_allowed(user: User) -> bool:

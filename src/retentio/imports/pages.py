@@ -221,6 +221,7 @@ def _create_job(
             entity=up.entity,
             mapping=mapping,
             options={**options, "dry_run": False},
+            actor_id=actor_id,
         )
     return service.create_job(
         session,
@@ -242,7 +243,7 @@ def delete_mapping(
 ) -> Response:
     saved = queries.saved_mapping(session, mapping_id)
     name = saved.name
-    service.delete_mapping(session, mapping_id)
+    service.delete_mapping(session, mapping_id, actor_id=_user.id)
     flash(request, _("Mapping “%(name)s” deleted.") % {"name": name})
     return _see_other("/imports#mappings")
 

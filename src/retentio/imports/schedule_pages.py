@@ -72,6 +72,7 @@ def schedule_create(
             options=fields["options"],
             folders_allowed=_folders_allowed(user),
             now=utcnow(),
+            actor_id=user.id,
         )
     except RetentioError as error:
         session.rollback()
@@ -109,6 +110,7 @@ def schedule_update(
             _fields(form),
             folders_allowed=_folders_allowed(user),
             now=utcnow(),
+            actor_id=user.id,
         )
     except RetentioError as error:
         session.rollback()
@@ -129,6 +131,7 @@ def schedule_pause(
         {"is_active": not schedule.is_active},
         folders_allowed=_folders_allowed(user),
         now=utcnow(),
+        actor_id=user.id,
     )
     message = _("“%(name)s” resumed.") if schedule.is_active else _("“%(name)s” paused.")
     flash(request, message % {"name": schedule.name})
@@ -140,7 +143,7 @@ def schedule_delete(
     request: Request, schedule_id: int, session: SessionDep, _user: Importer
 ) -> Response:
     name = service.get_schedule(session, schedule_id).name
-    service.delete_schedule(session, schedule_id)
+    service.delete_schedule(session, schedule_id, actor_id=_user.id)
     flash(request, _("Scheduled import “%(name)s” deleted.") % {"name": name})
     return _see_other(LIST)
 

@@ -1,4 +1,8 @@
-"""Creating import jobs, saved mappings and scheduled imports; storing uploaded files."""
+"""Creating import jobs, saved mappings and scheduled imports; storing uploaded files.
+
+Saved mappings and schedules are settings: each change of one is recorded in the audit log
+(entities "import_mapping" and "import_schedule") here, for the API and the pages alike.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from retentio.audit import service as audit
 from retentio.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from retentio.fields.models import FieldEntity, FieldType
 from retentio.fields.queries import definition, definitions
@@ -136,6 +141,7 @@ def save_mapping(
     entity: ImportEntity,
     mapping: dict[str, str],
     options: dict[str, Any],
+    actor_id: int | None,
 ) -> SavedMapping:
     if session.scalar(select(SavedMapping.id).where(SavedMapping.name == name)) is not None:
         raise MappingNameTaken(f"A mapping named {name!r} exists.", details={"field": "name"})
@@ -144,6 +150,20 @@ def save_mapping(
     )
     session.add(saved)
     session.flush()
+    changes = {
+        "name": saved.name,
+        "entity": saved.entity.value,
+        "mapping": saved.mapping,
+        "options": saved.options,
+    }
+    audit.record(
+        session,
+        entity="import_mapping",
+        entity_id=saved.id,
+        action="create",
+        actor_id=actor_id,
+        changes=changes,
+    )
     return saved
 
 
@@ -259,13 +279,23 @@ def import_for_real(session: Session, dry_run: ImportJob, *, actor_id: int | Non
     return job
 
 
-def delete_mapping(session: Session, mapping_id: int) -> None:
+def delete_mapping(session: Session, mapping_id: int, *, actor_id: int | None) -> None:
     """Schedules using the mapping keep running with the columns mapped automatically."""
     saved = session.get(SavedMapping, mapping_id)
     if saved is None:
         raise NotFound(f"Saved mapping {mapping_id} does not exist.")
+    # The row goes: its name is what tells a reader of the log which mapping it was.
+    gone = {"name": saved.name}
     session.delete(saved)
     session.flush()
+    audit.record(
+        session,
+        entity="import_mapping",
+        entity_id=mapping_id,
+        action="delete",
+        actor_id=actor_id,
+        changes=gone,
+    )
 
 
 # --- scheduled imports ---------------------------------------------------------------------------
@@ -319,6 +349,7 @@ def create_schedule(
     options: dict[str, Any],
     folders_allowed: bool,
     now: datetime,
+    actor_id: int | None,
     is_active: bool = True,
 ) -> ScheduledImport:
     schedule = ScheduledImport(
@@ -338,6 +369,14 @@ def create_schedule(
     )
     session.add(schedule)
     session.flush()
+    audit.record(
+        session,
+        entity="import_schedule",
+        entity_id=schedule.id,
+        action="create",
+        actor_id=actor_id,
+        changes=_settings(schedule),
+    )
     return schedule
 
 
@@ -348,11 +387,26 @@ def update_schedule(
     *,
     folders_allowed: bool,
     now: datetime,
+    actor_id: int | None,
 ) -> ScheduledImport:
     """Apply the given fields (name, entity, location, cron, mapping_id, options, is_active)."""
     schedule = get_schedule(session, schedule_id)
+    before = _settings(schedule)
     _set_schedule(session, schedule, changes, folders_allowed=folders_allowed, now=now)
     session.flush()
+    changes = audit.changed(before, _settings(schedule))
+    action = "update"
+    if changes.keys() == {"is_active"}:
+        # Pausing or resuming alone reads as such in the log, not as an edit.
+        action, changes = ("resume" if schedule.is_active else "pause"), {}
+    audit.record(
+        session,
+        entity="import_schedule",
+        entity_id=schedule.id,
+        action=action,
+        actor_id=actor_id,
+        changes=changes,
+    )
     return schedule
 
 
@@ -363,10 +417,34 @@ def get_schedule(session: Session, schedule_id: int) -> ScheduledImport:
     return schedule
 
 
-def delete_schedule(session: Session, schedule_id: int) -> None:
+def delete_schedule(session: Session, schedule_id: int, *, actor_id: int | None) -> None:
     """Its past jobs stay in the history, no longer linked to a schedule."""
-    session.delete(get_schedule(session, schedule_id))
+    schedule = get_schedule(session, schedule_id)
+    # The row goes: its name is what tells a reader of the log which schedule it was.
+    gone = {"name": schedule.name}
+    session.delete(schedule)
     session.flush()
+    audit.record(
+        session,
+        entity="import_schedule",
+        entity_id=schedule_id,
+        action="delete",
+        actor_id=actor_id,
+        changes=gone,
+    )
+
+
+def _settings(schedule: ScheduledImport) -> dict[str, Any]:
+    """What the audit log keeps of a schedule: what an importer chose, not when it runs next."""
+    return {
+        "name": schedule.name,
+        "entity": schedule.entity.value,
+        "location": schedule.location,
+        "cron": schedule.cron,
+        "mapping_id": schedule.mapping_id,
+        "options": schedule.options,
+        "is_active": schedule.is_active,
+    }
 
 
 def _set_schedule(

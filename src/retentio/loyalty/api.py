@@ -49,7 +49,7 @@ def get_programme(session: SessionDep, _user: Reader) -> Programme:
 
 @router.put("/loyalty/programme", response_model=ProgrammeRead)
 def put_programme(body: ProgrammeIn, session: SessionDep, _user: Admin) -> Programme:
-    return service.update_programme(session, body)
+    return service.update_programme(session, body, actor_id=_user.id)
 
 
 @router.get("/loyalty/tiers", response_model=list[TierRead])
@@ -59,7 +59,7 @@ def list_tiers(session: SessionDep, _user: Reader) -> list[Tier]:
 
 @router.post("/loyalty/tiers", response_model=TierRead, status_code=status.HTTP_201_CREATED)
 def create_tier(body: TierIn, session: SessionDep, _user: Admin) -> Tier:
-    return service.create_tier(session, body)
+    return service.create_tier(session, body, actor_id=_user.id)
 
 
 @router.get("/loyalty/tiers/{tier_id}", response_model=TierRead)
@@ -69,12 +69,12 @@ def get_tier(tier_id: int, session: SessionDep, _user: Reader) -> Tier:
 
 @router.put("/loyalty/tiers/{tier_id}", response_model=TierRead)
 def update_tier(tier_id: int, body: TierIn, session: SessionDep, _user: Admin) -> Tier:
-    return service.update_tier(session, tier_id, body)
+    return service.update_tier(session, tier_id, body, actor_id=_user.id)
 
 
 @router.delete("/loyalty/tiers/{tier_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_tier(tier_id: int, session: SessionDep, _user: Admin) -> Response:
-    service.delete_tier(session, tier_id)
+    service.delete_tier(session, tier_id, actor_id=_user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

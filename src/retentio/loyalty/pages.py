@@ -74,7 +74,7 @@ def _overview(
 def save_programme(request: Request, session: SessionDep, user: Admin, form: FormDep) -> Response:
     values = page_data.posted_programme(form)
     try:
-        service.update_programme(session, page_data.programme_in(values))
+        service.update_programme(session, page_data.programme_in(values), actor_id=user.id)
     except (ValidationError, RetentioError) as error:
         session.rollback()
         return _overview(
@@ -113,9 +113,9 @@ def _save_tier(
     try:
         data = page_data.tier_in(values)
         if tier is None:
-            service.create_tier(session, data)
+            service.create_tier(session, data, actor_id=user.id)
         else:
-            service.update_tier(session, tier.id, data)
+            service.update_tier(session, tier.id, data, actor_id=user.id)
     except (ValidationError, RetentioError) as error:
         session.rollback()
         return _overview(
@@ -133,7 +133,7 @@ def _save_tier(
 
 @router.post("/loyalty/tiers/{tier_id:int}/delete", response_class=HTMLResponse)
 def remove_tier(request: Request, session: SessionDep, _user: Admin, tier_id: int) -> Response:
-    service.delete_tier(session, tier_id)
+    service.delete_tier(session, tier_id, actor_id=_user.id)
     flash(request, _("Tier deleted."))
     return _see_other("/loyalty#tiers")
 

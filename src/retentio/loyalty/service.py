@@ -1,5 +1,9 @@
 """Rules of the loyalty programme: its settings and tiers, and the points ledger.
 
+A change of the settings or of a tier is recorded in the audit log (entities
+"loyalty_programme" and "loyalty_tier") here, for the API and the pages alike; points move
+through the ledger, which is its own record.
+
 Every change of points is an append-only `loyalty_entries` row written in the same transaction
 as one atomic `UPDATE loyalty_accounts SET balance = balance + n`, so the balance is always the
 ledger's sum. Entries that come from outside or from a rule carry a unique key ("order:12:earn",
@@ -19,6 +23,7 @@ from typing import Any
 from sqlalchemy import and_, case, extract, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from retentio.audit import service as audit
 from retentio.commerce.models import Order, OrderItem, OrderStatus
 from retentio.contacts.models import Contact
 from retentio.errors import Conflict, InvalidInput, NotFound
@@ -69,12 +74,27 @@ def programme(session: Session) -> Programme:
     return found
 
 
-def update_programme(session: Session, data: ProgrammeIn) -> Programme:
+def update_programme(
+    session: Session,
+    data: ProgrammeIn,
+    *,
+    actor_id: int | None,
+) -> Programme:
     current = programme(session)
+    before = _programme_settings(current)
     for name, value in data.model_dump().items():
         setattr(current, name, value)
     current.category_rates = {k: str(v) for k, v in data.category_rates.items()}
     session.flush()
+    changes = audit.changed(before, _programme_settings(current))
+    audit.record(
+        session,
+        entity="loyalty_programme",
+        entity_id=current.id,
+        action="update",
+        actor_id=actor_id,
+        changes=changes,
+    )
     return current
 
 
@@ -85,29 +105,86 @@ def get_tier(session: Session, tier_id: int) -> Tier:
     return tier
 
 
-def create_tier(session: Session, data: TierIn) -> Tier:
+def create_tier(
+    session: Session,
+    data: TierIn,
+    *,
+    actor_id: int | None,
+) -> Tier:
     # The unique name settles two admins creating the same tier at once.
     if not insert_or_ignore(session, Tier, data.model_dump()):
         raise _name_taken(data.name)
-    return session.scalars(select(Tier).where(Tier.name == data.name)).one()
+    tier = session.scalars(select(Tier).where(Tier.name == data.name)).one()
+    changes = {k: audit.json_ready(v) for k, v in _tier_settings(tier).items()}
+    audit.record(
+        session,
+        entity="loyalty_tier",
+        entity_id=tier.id,
+        action="create",
+        actor_id=actor_id,
+        changes=changes,
+    )
+    return tier
 
 
-def update_tier(session: Session, tier_id: int, data: TierIn) -> Tier:
+def update_tier(session: Session, tier_id: int, data: TierIn, *, actor_id: int | None) -> Tier:
     tier = get_tier(session, tier_id)
     other = session.scalar(select(Tier.id).where(Tier.name == data.name, Tier.id != tier_id))
     if other is not None:
         raise _name_taken(data.name)
+    before = _tier_settings(tier)
     for name, value in data.model_dump().items():
         setattr(tier, name, value)
     session.flush()
     session.refresh(tier)  # the stored scale (60000.00), as every read shows it
+    changes = audit.changed(before, _tier_settings(tier))
+    audit.record(
+        session,
+        entity="loyalty_tier",
+        entity_id=tier.id,
+        action="update",
+        actor_id=actor_id,
+        changes=changes,
+    )
     return tier
 
 
-def delete_tier(session: Session, tier_id: int) -> None:
+def delete_tier(session: Session, tier_id: int, *, actor_id: int | None) -> None:
     """Members of the tier keep no tier until the next recalculation places them."""
-    session.delete(get_tier(session, tier_id))
+    tier = get_tier(session, tier_id)
+    # The row goes: its name is what tells a reader of the log which tier it was.
+    gone = {"name": tier.name}
+    session.delete(tier)
     session.flush()
+    audit.record(
+        session,
+        entity="loyalty_tier",
+        entity_id=tier_id,
+        action="delete",
+        actor_id=actor_id,
+        changes=gone,
+    )
+
+
+def _programme_settings(rules: Programme) -> dict[str, Any]:
+    return {
+        "enabled": rules.enabled,
+        "points_per_unit": rules.points_per_unit,
+        "category_rates": rules.category_rates,
+        "welcome_bonus": rules.welcome_bonus,
+        "birthday_bonus": rules.birthday_bonus,
+        "expiry_days": rules.expiry_days,
+        "tier_window_days": rules.tier_window_days,
+    }
+
+
+def _tier_settings(tier: Tier) -> dict[str, Any]:
+    return {
+        "name": tier.name,
+        "threshold": tier.threshold,
+        "multiplier": tier.multiplier,
+        "discount_percent": tier.discount_percent,
+    }
 
 
 def _name_taken(name: str) -> Conflict:

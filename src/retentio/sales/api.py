@@ -102,7 +102,7 @@ def list_pipelines(session: SessionDep, _user: Reader) -> list[PipelineRead]:
 
 @router.post("/pipelines", response_model=PipelineRead, status_code=status.HTTP_201_CREATED)
 def create_pipeline(body: PipelineIn, session: SessionDep, _user: Configurer) -> PipelineRead:
-    pipeline = service.save_pipeline(session, body)
+    pipeline = service.save_pipeline(session, body, actor_id=_user.id)
     return _pipeline_read(pipeline, service.stages_of(session, pipeline.id))
 
 
@@ -111,7 +111,7 @@ def update_pipeline(
     pipeline_id: int, body: PipelineIn, session: SessionDep, _user: Configurer
 ) -> PipelineRead:
     """Stages given with their id keep their deals and history; one left out must be empty."""
-    pipeline = service.save_pipeline(session, body, pipeline_id=pipeline_id)
+    pipeline = service.save_pipeline(session, body, pipeline_id=pipeline_id, actor_id=_user.id)
     return _pipeline_read(pipeline, service.stages_of(session, pipeline.id))
 
 
@@ -123,7 +123,7 @@ def list_lost_reasons(session: SessionDep, _user: Reader) -> list[LostReasonRead
 
 @router.post("/lost-reasons", response_model=LostReasonRead, status_code=status.HTTP_201_CREATED)
 def add_lost_reason(body: LostReasonIn, session: SessionDep, _user: Configurer) -> LostReasonRead:
-    reason = service.add_lost_reason(session, body.name)
+    reason = service.add_lost_reason(session, body.name, actor_id=_user.id)
     return LostReasonRead(id=reason.id, name=reason.name)
 
 

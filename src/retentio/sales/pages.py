@@ -445,7 +445,7 @@ def pipeline_new(request: Request, _user: Manager) -> Response:
 def pipeline_create(
     request: Request, session: SessionDep, _user: Manager, form: FormDep
 ) -> Response:
-    return _save_pipeline(request, session, form, None)
+    return _save_pipeline(request, session, form, None, actor_id=_user.id)
 
 
 @router.get("/settings/pipelines/{pipeline_id:int}", response_class=HTMLResponse)
@@ -465,11 +465,11 @@ def pipeline_update(
     request: Request, session: SessionDep, _user: Manager, form: FormDep, pipeline_id: int
 ) -> Response:
     service.get_pipeline(session, pipeline_id)
-    return _save_pipeline(request, session, form, pipeline_id)
+    return _save_pipeline(request, session, form, pipeline_id, actor_id=_user.id)
 
 
 def _save_pipeline(
-    request: Request, session: Session, form: Any, pipeline_id: int | None
+    request: Request, session: Session, form: Any, pipeline_id: int | None, *, actor_id: int
 ) -> Response:
     rows = page_data.stage_rows(form)
     name = text(form, "name") or ""
@@ -484,7 +484,7 @@ def _save_pipeline(
             for r in rows
         ]
         data = PipelineIn(name=name, stages=stages)
-        service.save_pipeline(session, data, pipeline_id=pipeline_id)
+        service.save_pipeline(session, data, pipeline_id=pipeline_id, actor_id=actor_id)
     except (ValidationError, RetentioError, ValueError) as error:
         session.rollback()
         errors = (
@@ -525,7 +525,7 @@ def lost_reason_add(
     request: Request, session: SessionDep, _user: Manager, form: FormDep
 ) -> Response:
     try:
-        service.add_lost_reason(session, text(form, "name") or "")
+        service.add_lost_reason(session, text(form, "name") or "", actor_id=_user.id)
     except RetentioError as error:
         session.rollback()
         flash(request, error.message, "error")

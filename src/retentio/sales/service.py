@@ -4,6 +4,10 @@ move between stages with history, win, lose), leads (take, qualify, convert).
 Services flush, never commit. A stage move is guarded twice: the deal row is locked, and a
 `version` the mover saw must still be current (two managers dragging the same card: the second
 hears 409 instead of silently overwriting).
+
+Pipelines, their stages and lost reasons are settings: each change of one is recorded in the
+audit log (entities "pipeline", "pipeline_stage", "lost_reason") here, for the API and the
+pages alike.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from retentio.audit import service as audit
 from retentio.auth.models import User
 from retentio.commerce.models import Order, OrderStatus
 from retentio.companies.models import Company
@@ -106,10 +111,19 @@ def _check_stages(data: PipelineIn) -> None:
 
 
 def save_pipeline(
-    session: Session, data: PipelineIn, *, pipeline_id: int | None = None
+    session: Session, data: PipelineIn, *, pipeline_id: int | None = None, actor_id: int | None
 ) -> Pipeline:
     """Create, or replace the stages of, a pipeline. Stages given with their id are kept
     (renamed, moved); a stage left out must have no deals."""
+    before = None
+    if pipeline_id is not None:
+        before = _pipeline_settings(session, get_pipeline(session, pipeline_id))
+    pipeline = _store_pipeline(session, data, pipeline_id)
+    _audit_pipeline(session, before, _pipeline_settings(session, pipeline), actor_id)
+    return pipeline
+
+
+def _store_pipeline(session: Session, data: PipelineIn, pipeline_id: int | None) -> Pipeline:
     _check_stages(data)
     if pipeline_id is None:
         pipeline = Pipeline(name=data.name)
@@ -148,6 +162,48 @@ def save_pipeline(
     return pipeline
 
 
+def _pipeline_settings(session: Session, pipeline: Pipeline) -> dict[str, Any]:
+    """The pipeline's name and each of its stages by id, as the audit log compares them."""
+    stages = {
+        s.id: {"name": s.name, "probability": s.probability, "kind": s.kind.value, "position": p}
+        for p, s in enumerate(stages_of(session, pipeline.id))
+    }
+    return {"id": pipeline.id, "name": pipeline.name, "stages": stages}
+
+
+def _audit_pipeline(
+    session: Session, before: dict[str, Any] | None, after: dict[str, Any], actor_id: int | None
+) -> None:
+    """One entry for the pipeline, then one per stage made, changed or removed."""
+    entries: list[tuple[str, int, str, dict[str, Any]]] = []
+    if before is None:
+        entries.append(("pipeline", after["id"], "create", {"name": after["name"]}))
+    else:
+        renamed = audit.changed({"name": before["name"]}, {"name": after["name"]})
+        entries.append(("pipeline", after["id"], "update", renamed))
+    old: dict[int, dict[str, Any]] = before["stages"] if before else {}
+    for stage_id, stage in after["stages"].items():
+        if stage_id not in old:
+            entries.append(("pipeline_stage", stage_id, "create", stage))
+            continue
+        changes = audit.changed(old[stage_id], stage)
+        if changes:
+            entries.append(("pipeline_stage", stage_id, "update", changes))
+    for stage_id, stage in old.items():
+        if stage_id not in after["stages"]:
+            # The row is gone: its name is what tells a reader of the log which stage it was.
+            entries.append(("pipeline_stage", stage_id, "delete", {"name": stage["name"]}))
+    for entity, entity_id, action, changes in entries:
+        audit.record(
+            session,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            actor_id=actor_id,
+            changes=changes,
+        )
+
+
 DEFAULT_STAGES = (
     ("Новая", 10, StageKind.OPEN),
     ("Квалификация", 25, StageKind.OPEN),
@@ -171,16 +227,26 @@ def ensure_default_pipeline(session: Session) -> Pipeline:
     if found is not None:
         return found
     stages = [StageIn(name=n, probability=p, kind=k) for n, p, k in DEFAULT_STAGES]
-    return save_pipeline(session, PipelineIn(name="Продажи", stages=stages))
+    # Not audited: the starting pipeline (made on first use, even by a read) is nobody's change.
+    return _store_pipeline(session, PipelineIn(name="Продажи", stages=stages), None)
 
 
-def add_lost_reason(session: Session, name: str) -> LostReason:
+def add_lost_reason(session: Session, name: str, *, actor_id: int | None) -> LostReason:
     name = name.strip()
     if not name:
         raise InvalidInput("name: give the reason.", details={"field": "name"})
     if not insert_or_ignore(session, LostReason, {"name": name}):
         raise NameTaken(f"The reason {name!r} exists.", details={"field": "name"})
-    return session.scalars(select(LostReason).where(LostReason.name == name)).one()
+    reason = session.scalars(select(LostReason).where(LostReason.name == name)).one()
+    audit.record(
+        session,
+        entity="lost_reason",
+        entity_id=reason.id,
+        action="create",
+        actor_id=actor_id,
+        changes={"name": reason.name},
+    )
+    return reason
 
 
 # --- deals ------------------------------------------------------------------------------------
