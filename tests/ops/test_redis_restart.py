@@ -1,7 +1,9 @@
 """Fault test of issue #11: Redis restarts while import jobs are queued and running. Two
 `retentio worker` processes reconnect by themselves, every job runs once to its end, no
 contact is lost or written twice, and a job started while Redis is down is neither a 500 nor
-lost (the enqueue rides out the restart, `worker.REDIS_RETRIES`).
+lost (the enqueue rides out the restart, `worker.REDIS_RETRIES`). When Redis stays away for
+longer than that, the job started meanwhile ends `failed` with a message, not `running` for
+ever, and starting it again once Redis is back imports the file once.
 
 PostgreSQL only: SQLite has a single writer, so many worker processes are not a set-up it
 supports. Redis is a private, persistent `redis-server` (append-only file, fsync on every
@@ -120,3 +122,43 @@ def test_workers_reconnect_after_a_redis_restart_and_run_every_job_once(
             select(func.count(), func.count(func.distinct(Contact.email)))
         ).one()
     assert tuple(found) == (len(job_ids) * ROWS, len(job_ids) * ROWS)
+
+
+def test_a_job_started_while_redis_stays_down_fails_and_can_be_started_again(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # given a web process and a worker whose Redis is gone for longer than the enqueue rides out
+    redis_server = RedisServer(tmp_path, persistent=True)
+    redis_server.start()
+    try:
+        with processes(settings, redis_server.url, tmp_path) as running:
+            base = running.web("web", free_port())
+            running.worker("worker-1", threads=1)
+            headers = {"Authorization": f"Bearer {_token(settings)}"}
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as api:
+                job_id = _upload(api, 0)
+                redis_server.stop()
+                # when the job is started
+                _run(api, job_id, running)
+                # then, once the enqueue gives up, the job says so instead of "running" for ever
+                job = _wait_status(api, job_id, "failed", running)
+                assert "queue was unreachable" in str(job["error"]), job
+                # and when Redis is back, starting it again imports the whole file once
+                redis_server.start()
+                _run(api, job_id, running)
+                (done,) = _wait_done(api, [job_id], running)
+            assert (done["rows_read"], done["inserted"], done["rejected"]) == (ROWS, ROWS, 0)
+    finally:
+        redis_server.stop()
+
+
+def _wait_status(
+    api: httpx.Client, job_id: int, status: str, running: Processes
+) -> dict[str, object]:
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        job: dict[str, object] = api.get(f"/api/v1/imports/{job_id}").json()
+        if job["status"] == status:
+            return job
+        assert time.monotonic() < deadline, f"job not {status}: {job}\n{running.logs()}"
+        time.sleep(0.5)

@@ -259,6 +259,18 @@ def claim_run(session: Session, job_id: int) -> bool:
     return claimed is not None
 
 
+def release_unqueued(session: Session, job_id: int, *, reason: str) -> bool:
+    """A job claimed for a run that could not be handed to the worker goes back to failed, so
+    it can be started again instead of showing "running" for ever. True if it was released."""
+    released = session.execute(
+        update(ImportJob)
+        .where(ImportJob.id == job_id, ImportJob.status == JobStatus.RUNNING)
+        .values(status=JobStatus.FAILED, error=reason)
+        .returning(ImportJob.id)
+    ).first()
+    return released is not None
+
+
 def import_for_real(session: Session, dry_run: ImportJob, *, actor_id: int | None) -> ImportJob:
     """A new job importing the same file exactly as a finished dry run checked it."""
     if not dry_run.options.get("dry_run"):
