@@ -3,6 +3,7 @@ history and who may read it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from retentio.auth.models import Role
 from retentio.contacts.models import Contact, ContactIdentity
+from retentio.contacts.resolve import Key
 from retentio.events import people
 from retentio.events.models import Event, EventDedup
 from tests.conftest import UserFactory, log_in
@@ -179,7 +181,36 @@ def test_a_sales_user_sees_events_only_of_contacts_they_may_see(
     assert (theirs.status_code, theirs.json()["error"]["code"]) == (404, "not_found")
 
 
-def test_a_newcomer_another_request_created_meanwhile_is_a_503_to_send_again(
+def test_a_newcomer_another_request_created_meanwhile_is_found_on_the_second_look(
+    client: TestClient, bearer: dict[str, str], db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: anna's e-mail is stored, but this request's first look missed it (the race window)
+    first = client.post(
+        "/api/v1/events", json=_event("m-1", email="anna@example.ru"), headers=bearer
+    )
+    assert first.status_code == 200
+    looks: list[int] = []
+    real_known = people._known
+
+    def misses_the_first_time(
+        session: Session, keys: Iterable[Key]
+    ) -> tuple[dict[Key, int], set[int]]:
+        looks.append(1)
+        return ({}, set()) if len(looks) == 1 else real_known(session, keys)
+
+    monkeypatch.setattr(people, "_known", misses_the_first_time)
+    # when
+    raced = client.post(
+        "/api/v1/events", json=_event("m-2", email="anna@example.ru"), headers=bearer
+    )
+    # then: the batch was done again at once and landed on anna; nothing of the lost try is left
+    assert (raced.status_code, raced.json()) == (200, {"accepted": 1, "duplicates": 0})
+    assert len(looks) == 2
+    assert count(db, Contact) == 1
+    assert count(db, Event) == 2
+
+
+def test_a_newcomer_missed_on_every_look_is_a_503_to_send_again(
     client: TestClient, bearer: dict[str, str], db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given: anna's e-mail is stored, but this request looked before it was (the race window)

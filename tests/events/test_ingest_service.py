@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from retentio.contacts.models import Contact
+from retentio.db import session_scope
 from retentio.events.models import Event
 from retentio.events.schemas import EventIn
 from retentio.events.service import ingest
@@ -16,14 +17,16 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _ingest(db: Session, *events: dict[str, object]) -> tuple[int, int]:
-    result = ingest(
-        db,
-        [EventIn.model_validate(e) for e in events],
-        source_id=None,
-        default_region="RU",
-        now=NOW,
-    )
-    db.flush()
+    """Ingest in a unit of work of its own, as a request does (`db` reads in autocommit)."""
+    url = db.get_bind().url.render_as_string(hide_password=False)
+    with session_scope(url) as session:
+        result = ingest(
+            session,
+            [EventIn.model_validate(e) for e in events],
+            source_id=None,
+            default_region="RU",
+            now=NOW,
+        )
     return result.accepted, result.duplicates
 
 

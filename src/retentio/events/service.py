@@ -19,7 +19,7 @@ from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
 from retentio.contacts.models import Contact
-from retentio.contacts.resolve import Who
+from retentio.contacts.resolve import ConcurrentNewcomer, Who
 from retentio.errors import InvalidInput
 from retentio.events.models import Event, EventDedup
 from retentio.events.people import BatchPeople, Incoming
@@ -47,6 +47,9 @@ UTM_FIELDS = {
     "term": "utm_term",
 }
 DEDUP_RETENTION = timedelta(days=30)
+# A batch that lost a newcomer race is done again this many times in all before the sender is
+# asked to send it again (503): more than one loss in a row means a burst of the same people.
+NEWCOMER_ATTEMPTS = 3
 EVENTS = cast(Table, Event.__table__)
 DEDUP = cast(Table, EventDedup.__table__)
 # Two values a row, well under SQLite's limit of 32,766 bound values per statement.
@@ -61,7 +64,32 @@ def ingest(
     default_region: str,
     now: datetime,
 ) -> IngestResult:
-    """Store the events not seen before; flushes, never commits (the caller owns the batch)."""
+    """Store the events not seen before; flushes, never commits (the caller owns the batch).
+
+    Two concurrent batches may bring the same new person (PostgreSQL; SQLite has one writer
+    at a time). The one that loses the race (`ConcurrentNewcomer`) is undone to a savepoint
+    and done again at once — by then the winner has committed and the person is found —
+    rather than asking the sender to send the whole batch again.
+    """
+    for _ in range(NEWCOMER_ATTEMPTS - 1):
+        try:
+            with session.begin_nested():
+                return _ingest(
+                    session, events, source_id=source_id, default_region=default_region, now=now
+                )
+        except ConcurrentNewcomer:
+            continue
+    return _ingest(session, events, source_id=source_id, default_region=default_region, now=now)
+
+
+def _ingest(
+    session: Session,
+    events: list[EventIn],
+    *,
+    source_id: int | None,
+    default_region: str,
+    now: datetime,
+) -> IngestResult:
     checked = [_check(event, index, default_region) for index, event in _first_of_each(events)]
     fresh_ids = _claim_message_ids(session, [c.event.message_id for c in checked], now)
     fresh = [c for c in checked if c.event.message_id in fresh_ids]
