@@ -9,11 +9,13 @@ would spread credentials into Redis).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
+from huey.storage import SqliteStorage
 from redis import ConnectionPool
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -30,6 +32,18 @@ MAX_POLL_DELAY = 1.0
 REDIS_RETRIES = 30
 
 
+class _QueueStorage(SqliteStorage):  # type: ignore[misc]
+    """Huey's SQLite storage, as durable as the database whose commits its jobs follow."""
+
+    def _create_connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection = super()._create_connection()
+        # WAL with NORMAL, like the database (`db._sqlite_pragmas`): an enqueue survives the
+        # process crashing; only a power cut may undo it, as it may the commit it follows.
+        # Huey's default (FULL) waits for an fsync on every enqueue, ~8 % of a batch ingest.
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+
 def _build(settings: Settings) -> Huey:
     if settings.redis_url:
         pool = ConnectionPool.from_url(
@@ -38,7 +52,9 @@ def _build(settings: Settings) -> Huey:
         )
         return RedisHuey("retentio", connection_pool=pool)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("retentio", filename=str(Path(settings.data_dir) / "queue.db"))
+    return SqliteHuey(
+        "retentio", filename=str(Path(settings.data_dir) / "queue.db"), storage_class=_QueueStorage
+    )
 
 
 huey: Huey = _build(get_settings())
