@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -181,13 +182,16 @@ def test_a_sales_user_sees_events_only_of_contacts_they_may_see(
     assert (theirs.status_code, theirs.json()["error"]["code"]) == (404, "not_found")
 
 
+def _post_anna(client: TestClient, bearer: dict[str, str], message_id: str) -> Response:
+    event = _event(message_id, email="anna@example.ru")
+    return client.post("/api/v1/events", json=event, headers=bearer)
+
+
 def test_a_newcomer_another_request_created_meanwhile_is_found_on_the_second_look(
     client: TestClient, bearer: dict[str, str], db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given: anna's e-mail is stored, but this request's first look missed it (the race window)
-    first = client.post(
-        "/api/v1/events", json=_event("m-1", email="anna@example.ru"), headers=bearer
-    )
+    first = _post_anna(client, bearer, "m-1")
     assert first.status_code == 200
     looks: list[int] = []
     real_known = people._known
@@ -200,9 +204,7 @@ def test_a_newcomer_another_request_created_meanwhile_is_found_on_the_second_loo
 
     monkeypatch.setattr(people, "_known", misses_the_first_time)
     # when
-    raced = client.post(
-        "/api/v1/events", json=_event("m-2", email="anna@example.ru"), headers=bearer
-    )
+    raced = _post_anna(client, bearer, "m-2")
     # then: the batch was done again at once and landed on anna; nothing of the lost try is left
     assert (raced.status_code, raced.json()) == (200, {"accepted": 1, "duplicates": 0})
     assert len(looks) == 2
@@ -214,19 +216,13 @@ def test_a_newcomer_missed_on_every_look_is_a_503_to_send_again(
     client: TestClient, bearer: dict[str, str], db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given: anna's e-mail is stored, but this request looked before it was (the race window)
-    first = client.post(
-        "/api/v1/events", json=_event("m-1", email="anna@example.ru"), headers=bearer
-    )
+    first = _post_anna(client, bearer, "m-1")
     assert first.status_code == 200
     monkeypatch.setattr(people, "_known", lambda _session, _keys: ({}, set()))
     # when
-    raced = client.post(
-        "/api/v1/events", json=_event("m-2", email="anna@example.ru"), headers=bearer
-    )
+    raced = _post_anna(client, bearer, "m-2")
     monkeypatch.undo()
-    again = client.post(
-        "/api/v1/events", json=_event("m-2", email="anna@example.ru"), headers=bearer
-    )
+    again = _post_anna(client, bearer, "m-2")
     # then: the lost race asks for a retry, stores nothing, and the retry lands on anna
     assert (raced.status_code, raced.headers["retry-after"]) == (503, "1")
     assert raced.json()["error"]["code"] == "concurrent_newcomer"

@@ -74,26 +74,19 @@ def ingest(
     for _ in range(NEWCOMER_ATTEMPTS - 1):
         try:
             with session.begin_nested():
-                return _ingest(
-                    session, events, source_id=source_id, default_region=default_region, now=now
-                )
+                return _ingest(session, events, source_id, default_region, now)
         except ConcurrentNewcomer:
             continue
-    return _ingest(session, events, source_id=source_id, default_region=default_region, now=now)
+    return _ingest(session, events, source_id, default_region, now)
 
 
 def _ingest(
-    session: Session,
-    events: list[EventIn],
-    *,
-    source_id: int | None,
-    default_region: str,
-    now: datetime,
+    session: Session, events: list[EventIn], source: int | None, region: str, now: datetime, /
 ) -> IngestResult:
-    checked = [_check(event, index, default_region) for index, event in _first_of_each(events)]
+    checked = [_check(event, index, region) for index, event in _first_of_each(events)]
     fresh_ids = _claim_message_ids(session, [c.event.message_id for c in checked], now)
     fresh = [c for c in checked if c.event.message_id in fresh_ids]
-    people = BatchPeople.find(session, fresh, default_region=default_region, now=now)
+    people = BatchPeople.find(session, fresh, default_region=region, now=now)
     contact_ids = []
     for item in fresh:
         contact_id = people.contact_id(item)
@@ -102,7 +95,7 @@ def _ingest(
         contact_ids.append(contact_id)
     session.flush()
     final_ids = people.final_ids(contact_ids)
-    _store(session, fresh, final_ids, source_id=source_id, now=now)
+    _store(session, fresh, final_ids, source_id=source, now=now)
     return IngestResult(
         accepted=len(fresh),
         duplicates=len(events) - len(fresh),
