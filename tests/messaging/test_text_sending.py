@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retentio.consent.models import Channel, Purpose, Suppression, SuppressionReason
 from retentio.db import get_sessionmaker, session_scope
-from retentio.messaging import queries, service
+from retentio.messaging import channels, queries, service
 from retentio.messaging.models import AccountKind, EventKind, Message, MessageState, SkipReason
 from retentio.messaging.policy import SendPolicy
 from retentio.messaging.sending import Sender, SendReport
@@ -173,6 +176,51 @@ def test_an_unreachable_provider_costs_the_batch_one_attempt(
     assert (report.claimed, report.retrying) == (3, 3)
     rows = db.execute(select(Message.state, Message.attempts)).all()
     assert {tuple(r) for r in rows} == {(MessageState.QUEUED, 1)}
+
+
+def test_an_unanswered_request_ends_unknown_and_the_rest_of_the_batch_waits_untried(
+    settings: Settings,
+    db: Session,
+    world: World,
+    links: Links,
+    provider: Provider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: three SMS, and a provider that takes the first request and never answers it
+    release = threading.Event()
+
+    def stall_once(hit: Hit) -> tuple[int, Any]:
+        if len(provider.hits) == 1:
+            release.wait(5)
+        return 200, {"id": f"sms-{len(provider.hits)}"}
+
+    provider.answer = stall_once
+    monkeypatch.setattr(channels, "HTTP_TIMEOUT", httpx.Timeout(0.2))
+    account_id, content_id = _sms_account(world, provider), world.content(text="Hi")
+    ids = [
+        _enqueue(settings, _sms_contact(world, f"+7916000000{n}"), account_id, content_id)
+        for n in range(3)
+    ]
+    # when: the batch is sent, then, the provider answering again, the next run
+    try:
+        first = _send(settings, links)
+    finally:
+        release.set()
+    second = _send(settings, links, now=NOW + timedelta(minutes=5))
+    # then: the first message may have gone out, so it is never sent again; the other two
+    # waited (one attempt each) and went out on the next run: one request per message in all
+    assert (first.unknown, first.retrying, second.sent) == (1, 2, 2)
+    states = {m: (_fresh(db, m).state, _fresh(db, m).attempts) for m in ids}
+    assert states == {
+        ids[0]: (MessageState.UNKNOWN, 1),
+        ids[1]: (MessageState.SENT, 2),
+        ids[2]: (MessageState.SENT, 2),
+    }
+    assert sorted(hit.json()["to"] for hit in provider.hits) == [
+        "+79160000000",
+        "+79160000001",
+        "+79160000002",
+    ]
 
 
 def _by_number(hit: Hit) -> tuple[int, Any]:

@@ -3,10 +3,12 @@ a generic signed JSON webhook; the checks on their account settings; and reading
 provider's delivery reports with the paths the account names.
 
 Each transport answers `send(message)` with the provider's message id (or None) and fails with
-the same `PermanentFailure` / `TransientFailure` as the e-mail transports: 2xx is accepted;
-408, 5xx, timeouts and connection errors are transient; 401 and 429 are transient for the whole
-account (wrong credentials, or the provider asks us to slow down: the rest of the batch waits);
-any other 4xx is permanent. Only the URL scheme is checked: an account may still point at any
+the same `PermanentFailure` / `TransientFailure` / `UncertainDelivery` as the e-mail transports:
+2xx is accepted; 408, 5xx and failing to connect are transient; 401 and 429 are transient for
+the whole account (wrong credentials, or the provider asks us to slow down: the rest of the
+batch waits); any other 4xx is permanent. A request sent whole and never answered (read
+timeout, connection dropped) may have been acted on: an uncertain delivery, never sent again
+(ADR 0012). Only the URL scheme is checked: an account may still point at any
 host the worker reaches (SSRF protection is a later issue).
 """
 
@@ -26,7 +28,12 @@ from retentio.consent.models import Channel
 from retentio.errors import InvalidInput
 from retentio.kit.safe_urls import UnsafeTarget, check_outbound, guarded_client
 from retentio.messaging.models import AccountKind, SendingAccount
-from retentio.messaging.transports import DeliveryFailure, PermanentFailure, TransientFailure
+from retentio.messaging.transports import (
+    DeliveryFailure,
+    PermanentFailure,
+    TransientFailure,
+    UncertainDelivery,
+)
 from retentio.worker import task_settings
 
 TEXT_KINDS = frozenset({AccountKind.SMS_HTTP, AccountKind.TELEGRAM, AccountKind.WEBHOOK})
@@ -35,6 +42,9 @@ SIGNATURE_HEADER = "X-Retentio-Signature"
 # Connecting is quick or never; a provider may take a while to answer. A timeout marks the
 # account down for the batch, so one dead provider costs one wait, not one per message.
 HTTP_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+# The request went out whole and no answer came back: the provider may have acted on it. The
+# other transport errors happen before the request is complete (connect, pool, write).
+SENT_UNANSWERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
 # Defaults of an SMS account's delivery-report settings: the most common field names.
 REPORT_DEFAULTS: dict[str, Any] = {
     "status_id_path": "id",
@@ -222,6 +232,11 @@ class _Http:
     ) -> httpx.Response:
         try:
             return self.client.request(method, url, content=content, headers=headers)
+        except SENT_UNANSWERED as error:
+            raise UncertainDelivery(
+                f"{self.label} got the request and did not answer ({error!r}): it may have "
+                "been sent, so it is not sent again"
+            ) from error
         except httpx.TimeoutException as error:
             raise TransientFailure(f"{self.label} did not answer in time ({error!r})") from error
         except httpx.TransportError as error:

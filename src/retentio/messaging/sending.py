@@ -462,7 +462,15 @@ class Sender:
             if error.code is None:
                 account.down = error  # connection-level: don't wait out a timeout per message
             return _Outcome(job, error)
-        except (PermanentFailure, UncertainDelivery, TemplateRenderError) as error:
+        except UncertainDelivery as error:
+            if isinstance(account, _TextAccount):
+                # A provider that left a request unanswered would likely make each message of
+                # the batch wait out the timeout: the rest waits for the next run instead.
+                account.down = TransientFailure(
+                    "Not tried: the provider left an earlier request of this batch unanswered"
+                )
+            return _Outcome(job, error)
+        except (PermanentFailure, TemplateRenderError) as error:
             return _Outcome(job, error)
         except Exception as error:  # a bug must cost this one message, not the batch
             logger.exception("sending message %s failed", job.message.id)
