@@ -5,12 +5,14 @@ segments, and the size history."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retentio.contacts.models import Contact, ContactIdentity, IdentityKind
 from retentio.db import session_scope
+from retentio.profiles.models import Profile
 from retentio.segments import prebuilt, service
 from retentio.segments.models import (
     ChangeKind,
@@ -101,6 +103,52 @@ def test_changed_contacts_refresh_touches_only_those_contacts(settings: Settings
         assert _members(session, sid) == {b}
         # the stored size follows the changes without a recount
         assert [(r.entered, r.left, r.size) for r in again] == [(0, 1, 1)]
+
+
+def _with_clv(session: Session, clv: dict[int, int | None]) -> None:
+    session.add_all(
+        Profile(
+            contact_id=contact_id,
+            clv_12m=None if value is None else Decimal(value),
+            lifecycle_stage="customer",
+            computed_at=NOW,
+        )
+        for contact_id, value in clv.items()
+    )
+
+
+def _top(percent: float) -> dict[str, object]:
+    return {"field": "profile.clv_12m", "op": "top_percent", "value": percent}
+
+
+def test_the_top_percent_of_a_lone_value_holds_it_and_ties_at_the_threshold_share_it(
+    settings: Settings,
+) -> None:
+    # given: one customer with a predicted value, one without
+    url = settings.database_url
+    with session_scope(url) as session:
+        lone, unknown, high, low = _contacts(session, None, None, None, None)
+        _with_clv(session, {lone: 100, unknown: None})
+        top10 = service.create_segment(
+            session, name="Top 10 %", kind=SegmentKind.DYNAMIC, rule=_top(10)
+        ).id
+        half = service.create_segment(
+            session, name="Top half", kind=SegmentKind.DYNAMIC, rule=_top(50)
+        ).id
+        # when
+        service.refresh_segment(session, top10, now=NOW)
+        # then: a lone value ranks first (percent_rank 0), whatever the percentage
+        assert _members(session, top10) == {lone}
+    # given: two more values, one tied with the first: 100, 100, 50
+    with session_scope(url) as session:
+        _with_clv(session, {high: 100, low: 50})
+    # when
+    with session_scope(url) as session:
+        service.refresh_segment(session, half, now=NOW)
+        service.refresh_contacts(session, [lone, unknown, high, low], now=NOW)
+        # then: the top half of three is the first value and all tied with it
+        assert _members(session, half) == {lone, high}
+        assert _members(session, top10) == {lone, high}
 
 
 def test_deleted_contacts_leave_dynamic_segments(settings: Settings) -> None:

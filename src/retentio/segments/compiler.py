@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
@@ -307,20 +308,32 @@ def _field(node: FieldCondition, ctx: Context, joins: set[str]) -> Condition:
 
 
 def _top_percent(spec: FieldSpec, percent: float) -> Condition:
-    """Contacts whose value ranks in the top `percent` of all known values: percent_rank()
-    over the value, descending, below percent / 100 (ties share a rank)."""
+    """Contacts whose value ranks in the top `percent` of all known values: fewer than
+    `percent` % of the other known values are higher (percent_rank() below percent / 100; ties
+    share a rank), exactly, with the percentage read as the decimal it is written as.
+
+    Ranking every profile cost a sort of all of them on each evaluation, scoped ones included.
+    Instead: with n known values, the top holds the first ceil(percent × (n − 1) / 100) of them
+    in descending order (at least one), so it is every value at or above the one at that
+    position — one bounded sort for the threshold, then a plain comparison.
+    """
     column = getattr(Profile, spec.name.removeprefix("profile."))
-    ranked = (
-        select(
-            Profile.contact_id.label("contact_id"),
-            func.percent_rank().over(order_by=column.desc()).label("rank"),
-        )
+    share = Fraction(str(percent))
+    numerator, denominator = share.numerator, share.denominator * 100
+    others = select(func.count(column) - 1).scalar_subquery()
+    # ceil(a / b) in integers, the same on both engines (integer division of non-negatives).
+    within = (others * numerator + (denominator - 1)) // denominator
+    top_size = case((within < 1, 1), else_=within)
+    threshold = (
+        select(column)
         .where(column.is_not(None))
-        .subquery()
+        .order_by(column.desc())
+        .limit(1)
+        .offset(top_size - 1)
+        .scalar_subquery()
     )
-    top = select(ranked.c.contact_id).where(ranked.c.rank < percent / 100)
-    # Always IN: a correlated EXISTS could rank every profile once per contact.
-    return _contact_in(top, ranked.c.contact_id, "in")
+    top = select(Profile.contact_id).where(column >= threshold)
+    return _contact_in(top, Profile.contact_id, "in")
 
 
 def _guard(expr: Any, condition: Condition) -> Condition:
