@@ -43,6 +43,7 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
+from sqlalchemy.orm import aliased
 
 from retentio.auth.models import User
 from retentio.commerce.models import Order, OrderItem, OrderStatus
@@ -299,41 +300,40 @@ def _field(node: FieldCondition, ctx: Context, joins: set[str]) -> Condition:
     if spec is None:
         raise InvalidRule(f'unknown field "{node.field}"', details={"field": "field"})
     op = node.op
-    if op == "top_percent":
-        return _top_percent(spec, node.value)
     source = _source(spec, ctx, joins)
+    if op == "top_percent":
+        return _guard(source.expr, source.expr >= _top_threshold(spec, node.value))
     if op in NEGATIVE:
         return not_(_positive(spec, source, NEGATIVE[op], node.value, ctx))
     return _positive(spec, source, op, node.value, ctx)
 
 
-def _top_percent(spec: FieldSpec, percent: float) -> Condition:
-    """Contacts whose value ranks in the top `percent` of all known values: fewer than
-    `percent` % of the other known values are higher (percent_rank() below percent / 100; ties
-    share a rank), exactly, with the percentage read as the decimal it is written as.
+def _top_threshold(spec: FieldSpec, percent: float) -> Any:
+    """The lowest value in the top `percent` of all known values, where a value is in the top
+    when fewer than `percent` % of the other known values are higher (percent_rank() below
+    percent / 100; ties share a rank), exactly, the percentage read as the decimal it is
+    written as.
 
-    Ranking every profile cost a sort of all of them on each evaluation, scoped ones included.
-    Instead: with n known values, the top holds the first ceil(percent × (n − 1) / 100) of them
-    in descending order (at least one), so it is every value at or above the one at that
-    position — one bounded sort for the threshold, then a plain comparison.
+    With n known values the top holds the first ceil(percent × (n − 1) / 100) of them in
+    descending order (at least one): the threshold is the value at that position, found by one
+    bounded sort, once per statement — not a rank of every profile for each evaluation.
     """
-    column = getattr(Profile, spec.name.removeprefix("profile."))
+    # An alias: the contact's own joined profile row must not correlate into these.
+    ranked = getattr(aliased(Profile), spec.name.removeprefix("profile."))
     share = Fraction(str(percent))
     numerator, denominator = share.numerator, share.denominator * 100
-    others = select(func.count(column) - 1).scalar_subquery()
+    others = select(func.count(ranked) - 1).scalar_subquery()
     # ceil(a / b) in integers, the same on both engines (integer division of non-negatives).
     within = (others * numerator + (denominator - 1)) // denominator
     top_size = case((within < 1, 1), else_=within)
-    threshold = (
-        select(column)
-        .where(column.is_not(None))
-        .order_by(column.desc())
+    return (
+        select(ranked)
+        .where(ranked.is_not(None))
+        .order_by(ranked.desc())
         .limit(1)
         .offset(top_size - 1)
         .scalar_subquery()
     )
-    top = select(Profile.contact_id).where(column >= threshold)
-    return _contact_in(top, Profile.contact_id, "in")
 
 
 def _guard(expr: Any, condition: Condition) -> Condition:
