@@ -320,10 +320,11 @@ def _top_threshold(spec: FieldSpec, percent: float) -> Any:
     """
     # An alias: the contact's own joined profile row must not correlate into these.
     ranked = getattr(aliased(Profile), spec.name.removeprefix("profile."))
-    share = Fraction(str(percent))
+    # Millionths of a percent at most: the products below stay within 64-bit integers.
+    share = Fraction(str(percent)).limit_denominator(1_000_000)
     numerator, denominator = share.numerator, share.denominator * 100
     others = select(func.count(ranked) - 1).scalar_subquery()
-    # ceil(a / b) in integers, the same on both engines (integer division of non-negatives).
+    # ceil(a / b) in integers, the same on both engines (their integer division truncates).
     within = (others * numerator + (denominator - 1)) // denominator
     top_size = case((within < 1, 1), else_=within)
     return (
