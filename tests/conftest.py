@@ -6,15 +6,18 @@ The same tests run on both engines; `make test` runs the suite once for each.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
@@ -41,6 +44,14 @@ from retentio.worker import huey
 os.environ.setdefault("RETENTIO_ALLOW_PRIVATE_TARGETS", "1")
 get_settings.cache_clear()  # the imports above already read the settings once
 TEST_PASSWORD = "correct horse battery"
+T = TypeVar("T")
+
+
+def run_in_own_loop(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`asyncio.run(main())` in a thread of its own: the browser tests' Playwright (sync API)
+    keeps an event loop running in the main thread for the rest of the session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Depends, Header, Query, Re
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from retentio.auth.deps import current_user, optional_user, require
 from retentio.auth.models import User
@@ -37,6 +38,7 @@ from retentio.events.schemas import (
 )
 from retentio.web.csrf import check_header_token, csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep
+from retentio.web.group_commit import grouped
 
 router = APIRouter(tags=["events"])
 Admin = Annotated[User, Depends(require(Permission.MANAGE_SETTINGS))]
@@ -69,17 +71,15 @@ class Sender:
     source_id: int | None
 
 
-# On SQLite the first query of a writing request takes the database's write lock until the
-# commit. The ingest handlers therefore authenticate inside the handler (not in a dependency) and
-# return a ready response (FastAPI then skips validating it in another worker thread): a lock
-# held across a second thread-pool hop deadlocks a burst of concurrent posts, each waiting for
-# the lock on a worker thread while the holder waits for a free thread.
+# The ingest handlers open no session of their own: they authenticate, parse and store inside
+# their grouped work (`retentio.web.group_commit`), which on SQLite shares one transaction with
+# the other ingest requests waiting for the write gate, and return a ready response.
 WriteKey = Annotated[
     str | None, Header(description="A source's write key, instead of a user or API token")
 ]
 
 
-def ingest_sender(request: Request, session: SessionDep, write_key: str | None) -> Sender:
+def ingest_sender(request: Request, session: Session, write_key: str | None) -> Sender:
     """Who sends: the write key if given, else a user or API token allowed to edit customers."""
     if write_key is not None:
         return Sender(source_id=sources.source_by_write_key(session, write_key).id)
@@ -98,26 +98,28 @@ def ingest_sender(request: Request, session: SessionDep, write_key: str | None) 
     responses=ERRORS,
 )
 @csrf_exempt
-def ingest_event(
+async def ingest_event(
     body: Annotated[
         EventIn,
         Body(openapi_examples={"cart_add": {"summary": "Cart add", "value": EVENT_EXAMPLE}}),
     ],
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
     x_write_key: WriteKey = None,
 ) -> JSONResponse:
-    sender = ingest_sender(request, session, x_write_key)
-    result = service.ingest_one(
-        session,
-        body,
-        source_id=sender.source_id,
-        default_region=settings.default_region,
-        now=utcnow(),
-    )
-    # Background tasks run after the request's session has committed.
+    def work(session: Session) -> IngestResult:
+        sender = ingest_sender(request, session, x_write_key)
+        return service.ingest_one(
+            session,
+            body,
+            source_id=sender.source_id,
+            default_region=settings.default_region,
+            now=utcnow(),
+        )
+
+    result = await grouped(request, work)
+    # Background tasks run after the response, i.e. after the commit.
     background.add_task(after_ingest, result.touched, [body.type])
     return JSONResponse(result.model_dump())
 
@@ -140,9 +142,9 @@ async def batch_body(request: Request) -> bytes:
 
 def parse_batch(raw: bytes) -> EventBatch:
     """The batch parsed and validated in one pass by pydantic-core from the raw bytes: about a
-    third cheaper than json.loads followed by validation of the resulting dicts. Called in the
-    handler's thread, not in the event loop: there the parse (which holds the GIL throughout)
-    would stall the thread writing the previous batch each time SQLite hands the GIL back."""
+    third cheaper than json.loads followed by validation of the resulting dicts. Called in a
+    worker thread, not in the event loop: there the parse (which holds the GIL throughout) would
+    stall the thread writing the previous batch each time SQLite hands the GIL back."""
     try:
         return EventBatch.model_validate_json(raw)
     except ValidationError as error:
@@ -181,25 +183,28 @@ BATCH_BODY = {
     openapi_extra={"requestBody": BATCH_BODY},
 )
 @csrf_exempt
-def ingest_batch(
+async def ingest_batch(
     raw: Annotated[bytes, Depends(batch_body)],
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
     x_write_key: WriteKey = None,
 ) -> JSONResponse:
-    sender = ingest_sender(request, session, x_write_key)
-    body = parse_batch(raw)
-    result = service.ingest(
-        session,
-        body.events,
-        source_id=sender.source_id,
-        default_region=settings.default_region,
-        now=utcnow(),
-    )
-    # Background tasks run after the request's session has committed.
-    background.add_task(after_ingest, result.touched, {e.type for e in body.events})
+    def work(session: Session) -> tuple[IngestResult, set[str]]:
+        sender = ingest_sender(request, session, x_write_key)
+        body = parse_batch(raw)
+        result = service.ingest(
+            session,
+            body.events,
+            source_id=sender.source_id,
+            default_region=settings.default_region,
+            now=utcnow(),
+        )
+        return result, {e.type for e in body.events}
+
+    result, types = await grouped(request, work)
+    # Background tasks run after the response, i.e. after the commit.
+    background.add_task(after_ingest, result.touched, types)
     return JSONResponse(result.model_dump())
 
 

@@ -12,13 +12,14 @@ import base64
 import binascii
 import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from retentio.db import utcnow
 from retentio.errors import InvalidInput
@@ -27,7 +28,8 @@ from retentio.events.followups import after_ingest
 from retentio.events.models import Source
 from retentio.events.schemas import EventIn
 from retentio.web.csrf import csrf_exempt
-from retentio.web.deps import SessionDep, SettingsDep
+from retentio.web.deps import SettingsDep
+from retentio.web.group_commit import grouped
 from retentio.web.public import MalformedBody, PayloadTooLarge
 
 router = APIRouter(prefix="/v1", tags=["segment"])
@@ -73,11 +75,10 @@ def _gunzip(raw: bytes) -> bytes:
 SegmentBody = Annotated[dict[str, Any], Depends(segment_body)]
 
 
-def segment_source(request: Request, session: SessionDep, body: dict[str, Any]) -> Source:
+def segment_source(request: Request, session: Session, body: dict[str, Any]) -> Source:
     """The source whose write key came as the Basic user name or as `writeKey` in the body.
 
-    Called from the handlers, which also return ready responses: see the note on SQLite's write
-    lock in `retentio.events.api`.
+    Called inside the handlers' grouped work: see the note in `retentio.events.api`.
     """
     return sources.source_by_write_key(session, _write_key(request, body))
 
@@ -96,7 +97,7 @@ def _write_key(request: Request, body: dict[str, Any]) -> str | None:
 
 
 def _store(
-    session: SessionDep,
+    session: Session,
     events: list[EventIn],
     *,
     source: Source,
@@ -145,27 +146,27 @@ def _body_doc(example: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": content}}
 
 
-def _single_endpoint(call: str) -> Callable[..., JSONResponse]:
+def _single_endpoint(call: str) -> Callable[..., Awaitable[JSONResponse]]:
     @csrf_exempt
-    def endpoint(
-        request: Request,
-        body: SegmentBody,
-        session: SessionDep,
-        settings: SettingsDep,
-        background: BackgroundTasks,
+    async def endpoint(
+        request: Request, body: SegmentBody, settings: SettingsDep, background: BackgroundTasks
     ) -> JSONResponse:
-        source = segment_source(request, session, body)
-        now = utcnow()
-        event = segment_mapping.to_event(body, call=call, now=now)
-        touched = _store(
-            session,
-            [event],
-            source=source,
-            default_region=settings.default_region,
-            now=now,
-            rename=segment_mapping.single_field,
-        )
-        background.add_task(after_ingest, touched, [event.type])  # after the commit
+        def work(session: Session) -> tuple[list[int], str]:
+            source = segment_source(request, session, body)
+            now = utcnow()
+            event = segment_mapping.to_event(body, call=call, now=now)
+            touched = _store(
+                session,
+                [event],
+                source=source,
+                default_region=settings.default_region,
+                now=now,
+                rename=segment_mapping.single_field,
+            )
+            return touched, event.type
+
+        touched, event_type = await grouped(request, work)
+        background.add_task(after_ingest, touched, [event_type])  # after the commit
         return JSONResponse(OK)
 
     return endpoint
@@ -192,23 +193,23 @@ for _call, _example in EXAMPLES.items():
     openapi_extra=_body_doc({"batch": [{"type": k, **v} for k, v in EXAMPLES.items()]}),
 )
 @csrf_exempt
-def segment_batch(
-    request: Request,
-    body: SegmentBody,
-    session: SessionDep,
-    settings: SettingsDep,
-    background: BackgroundTasks,
+async def segment_batch(
+    request: Request, body: SegmentBody, settings: SettingsDep, background: BackgroundTasks
 ) -> JSONResponse:
-    source = segment_source(request, session, body)
-    now = utcnow()
-    events = segment_mapping.batch_events(body, now=now)
-    touched = _store(
-        session,
-        events,
-        source=source,
-        default_region=settings.default_region,
-        now=now,
-        rename=segment_mapping.batch_field,
-    )
-    background.add_task(after_ingest, touched, {e.type for e in events})  # after the commit
+    def work(session: Session) -> tuple[list[int], set[str]]:
+        source = segment_source(request, session, body)
+        now = utcnow()
+        events = segment_mapping.batch_events(body, now=now)
+        touched = _store(
+            session,
+            events,
+            source=source,
+            default_region=settings.default_region,
+            now=now,
+            rename=segment_mapping.batch_field,
+        )
+        return touched, {e.type for e in events}
+
+    touched, types = await grouped(request, work)
+    background.add_task(after_ingest, touched, types)  # after the commit
     return JSONResponse(OK)

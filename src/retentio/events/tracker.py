@@ -15,16 +15,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from retentio.db import utcnow
 from retentio.errors import InvalidInput, RetentioError
 from retentio.events.followups import after_ingest
 from retentio.events.models import Source
-from retentio.events.schemas import MAX_BATCH, EventIn
+from retentio.events.schemas import MAX_BATCH, EventIn, IngestResult
 from retentio.events.service import ingest, parse_events
 from retentio.events.sources import list_sources, origin_allowed, source_by_write_key
 from retentio.web.csrf import csrf_exempt
 from retentio.web.deps import SessionDep, SettingsDep, client_ip
+from retentio.web.group_commit import grouped
 from retentio.web.public import (
     check_origin,
     json_object,
@@ -71,34 +73,47 @@ def collect_preflight(request: Request, session: SessionDep) -> Response:
     return preflight(origin, allowed=allowed)
 
 
+class _Refused(Exception):
+    """The write key is unknown or its source does not list the origin: answered without CORS
+    headers, so the page learns nothing about the sources."""
+
+    def __init__(self, error: RetentioError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @router.post("/collect")
 @csrf_exempt
-def collect(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    body: RawBody,
-    background: BackgroundTasks,
+async def collect(
+    request: Request, settings: SettingsDep, body: RawBody, background: BackgroundTasks
 ) -> Response:
     """Store a batch `{"writeKey", "sentAt"?, "events": [EventIn…]}` from the tracker."""
     origin = request_origin(request)
     try:
         payload = json_object(body)
-        source = source_by_write_key(session, _text(payload.get("writeKey")))
-        check_origin(origin, allowed=source_allows(source, origin))
     except RetentioError as error:
         return public_error(error, origin=None)
     now = utcnow()
-    try:
+
+    def work(session: Session) -> tuple[IngestResult, set[str]]:
+        try:
+            source = source_by_write_key(session, _text(payload.get("writeKey")))
+            check_origin(origin, allowed=source_allows(source, origin))
+        except RetentioError as error:
+            raise _Refused(error) from error
         events = _prepared_events(request, payload, now)
         result = ingest(
             session, events, source_id=source.id, default_region=settings.default_region, now=now
         )
+        return result, {e.type for e in events}
+
+    try:
+        result, types = await grouped(request, work)
+    except _Refused as refused:
+        return public_error(refused.error, origin=None)
     except RetentioError as error:
-        # The handler returns instead of raising, so the request would commit: undo first.
-        session.rollback()
         return public_error(error, origin=origin)
-    background.add_task(after_ingest, result.touched, {e.type for e in events})  # after the commit
+    background.add_task(after_ingest, result.touched, types)  # after the commit
     return public_json(result.model_dump(), origin=origin)
 
 

@@ -20,6 +20,8 @@ import anyio
 from fastapi import FastAPI, Request
 from starlette.types import Scope
 
+from retentio.web.group_commit import CommitGroups
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -30,8 +32,10 @@ def is_writing(scope: Scope) -> bool:
 
 
 def install_write_gate(app: FastAPI) -> None:
-    """Writing requests of this app take turns (call it for SQLite only)."""
+    """Writing requests of this app take turns (call it for SQLite only); those that only
+    ingest take them in groups (`retentio.web.group_commit`)."""
     app.state.write_gate = anyio.Lock()
+    app.state.commit_groups = CommitGroups(app.state.write_gate)
 
 
 async def write_slot(request: Request) -> AsyncIterator[None]:
