@@ -26,6 +26,7 @@ from retentio.events.people import BatchPeople, Incoming
 from retentio.events.schemas import EventIn, IngestResult
 from retentio.kit.upsert import insert_ignoring
 from retentio.profiles.lifecycle import EVALUATION_EVENTS
+from retentio.profiles.service import request_refresh
 
 TRAIT_FIELDS = {
     "first_name": "first_name",
@@ -70,14 +71,21 @@ def ingest(
     at a time). The one that loses the race (`ConcurrentNewcomer`) is undone to a savepoint
     and done again at once — by then the winner has committed and the person is found —
     rather than asking the sender to send the whole batch again.
+
+    The contacts whose profile the events may change are marked for the refresh job in the
+    same transaction (`profiles.service.request_refresh`); call `after_ingest` once committed.
     """
     for _ in range(NEWCOMER_ATTEMPTS - 1):
         try:
             with session.begin_nested():
-                return _ingest(session, events, source_id, default_region, now)
+                result = _ingest(session, events, source_id, default_region, now)
+            break
         except ConcurrentNewcomer:
             continue
-    return _ingest(session, events, source_id, default_region, now)
+    else:
+        result = _ingest(session, events, source_id, default_region, now)
+    request_refresh(session, result.touched, now=now)
+    return result
 
 
 def _ingest(

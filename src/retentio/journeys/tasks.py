@@ -8,7 +8,6 @@ claimed with SKIP LOCKED. Webhook calls written by steps are posted by `post_web
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable
 
@@ -18,6 +17,7 @@ from retentio.db import get_sessionmaker, session_scope, utcnow
 from retentio.journeys import webhooks
 from retentio.journeys.tick import tick
 from retentio.journeys.triggers import listened_types
+from retentio.kit.debounce import Debounce
 from retentio.messaging.tasks import send_outbox
 from retentio.profiles.tasks import enqueue_refresh
 from retentio.worker import huey, stopping, task_settings
@@ -27,8 +27,7 @@ RUN_SECONDS = 50.0
 TYPES_TTL = 5.0
 DEBOUNCE = 1.0
 _types: tuple[float, frozenset[str]] = (0.0, frozenset())
-_scheduled_until = 0.0
-_lock = threading.Lock()
+_pass_scheduled = Debounce(DEBOUNCE)
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -67,15 +66,8 @@ def post_webhooks() -> int:
 def events_arrived(event_types: Iterable[str]) -> None:
     """Called after an ingest commits: schedule a pass a second from now if any journey
     listens for these types, once per second per process, so a burst of events costs one."""
-    global _scheduled_until
-    if not set(event_types) & _listened():
-        return
-    with _lock:
-        now = time.monotonic()
-        if now < _scheduled_until:
-            return  # the pass already scheduled runs after these events' commit
-        _scheduled_until = now + DEBOUNCE
-    advance_journeys.schedule(delay=DEBOUNCE)
+    if set(event_types) & _listened() and _pass_scheduled.first():
+        advance_journeys.schedule(delay=DEBOUNCE)
 
 
 def _listened() -> frozenset[str]:

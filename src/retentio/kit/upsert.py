@@ -1,7 +1,8 @@
-"""Dialect-aware `INSERT … ON CONFLICT DO NOTHING` for SQLite and PostgreSQL."""
+"""Dialect-aware `INSERT … ON CONFLICT DO NOTHING / DO UPDATE` for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, literal_column
@@ -27,3 +28,21 @@ def insert_ignoring(session: Session, table: Table) -> Insert:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def insert_or_replace(session: Session, table: Table, key: Sequence[str]) -> Insert:
+    """`INSERT … ON CONFLICT (key) DO UPDATE` setting the other columns to the new row's values,
+    for many rows at once (executemany)."""
+    if session.get_bind().dialect.name == "postgresql":
+        on_postgresql = postgresql.insert(table)
+        return on_postgresql.on_conflict_do_update(
+            index_elements=list(key), set_=_others(on_postgresql.excluded, table, key)
+        )
+    on_sqlite = sqlite.insert(table)
+    return on_sqlite.on_conflict_do_update(
+        index_elements=list(key), set_=_others(on_sqlite.excluded, table, key)
+    )
+
+
+def _others(excluded: Any, table: Table, key: Sequence[str]) -> dict[str, Any]:
+    return {c.name: excluded[c.name] for c in table.columns if c.name not in key}

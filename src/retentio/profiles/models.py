@@ -97,3 +97,20 @@ class LifecycleChange(Base):
     from_stage: Mapped[str | None] = mapped_column(String(16))
     to_stage: Mapped[str] = mapped_column(String(16))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RefreshRequest(Base):
+    """A contact whose profile newly stored data may have changed, waiting for the refresh job.
+
+    Written in the transaction that stores the data (so no refresh is lost if the process dies
+    before it can queue a job), one row per contact however many batches touch it before the
+    job runs: a stream of small event batches costs one refresh a second, not one per batch.
+    The job deletes a row only if `requested_at` is still what it read, so a request made while
+    it ran waits for the next run. No foreign key: a contact deleted meanwhile is refreshed
+    away (its profile removed) like any other.
+    """
+
+    __tablename__ = "profile_refresh_requests"
+
+    contact_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)

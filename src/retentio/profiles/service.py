@@ -32,17 +32,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, insert, text
+from sqlalchemy import Table, bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from retentio.db import utcnow
+from retentio.kit.upsert import insert_or_replace
 from retentio.predict import rfm
 from retentio.profiles import lifecycle, queries, scoring
-from retentio.profiles.models import LifecycleChange, Profile, ProfileModel
+from retentio.profiles.models import LifecycleChange, Profile, ProfileModel, RefreshRequest
 from retentio.profiles.scoring import (  # noqa: F401 - the documented constants live there
     DAY_SECONDS,
     MIN_CUSTOMERS,
@@ -58,6 +59,7 @@ ObjectArray = NDArray[np.object_]
 CHUNK = 50_000
 REFRESH_BATCH = 5_000  # contact ids per IN (...) list
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DATETIME text on SQLite
+REFRESH_REQUESTS = cast(Table, RefreshRequest.__table__)
 
 Progress = Callable[[int, int], None]
 
@@ -117,6 +119,33 @@ def recompute(
         model.spend is not None,
         changes,
     )
+
+
+def request_refresh(session: Session, contact_ids: Iterable[int], *, now: datetime) -> None:
+    """Mark these contacts for the refresh job (`tasks.refresh_requested`) in the caller's
+    transaction; after the commit, `tasks.refresh_soon()` runs it."""
+    rows = [{"contact_id": i, "requested_at": now} for i in sorted(set(contact_ids))]
+    if rows:
+        session.execute(insert_or_replace(session, REFRESH_REQUESTS, ["contact_id"]), rows)
+
+
+def refresh_requested(session: Session, *, limit: int, now: datetime | None = None) -> list[int]:
+    """Refresh up to `limit` contacts waiting in the refresh requests and take their requests
+    off, except those requested again since they were read; flushes. The ids refreshed."""
+    taken = session.execute(
+        select(RefreshRequest.contact_id, RefreshRequest.requested_at)
+        .order_by(RefreshRequest.contact_id)
+        .limit(limit)
+    ).all()
+    ids = [contact_id for contact_id, _at in taken]
+    if ids:
+        refresh(session, ids, now=now)
+        done = delete(REFRESH_REQUESTS).where(
+            REFRESH_REQUESTS.c.contact_id == bindparam("id"),
+            REFRESH_REQUESTS.c.requested_at == bindparam("at"),
+        )
+        session.connection().execute(done, [{"id": i, "at": at} for i, at in taken])
+    return ids
 
 
 def refresh(

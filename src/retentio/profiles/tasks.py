@@ -1,5 +1,6 @@
 """Worker jobs of profiles: refresh a few contacts after their data changed, refresh the
-contacts an import touched, and the nightly full recompute.
+contacts events asked a refresh for (coalesced: at most one run a second per web process, and
+every minute), refresh the contacts an import touched, and the nightly full recompute.
 
 All are safe to run twice: a refresh or a recompute computes from the data as they are, so a
 second run writes the same profiles and, the stages being unchanged, no lifecycle move.
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from huey import crontab
 from sqlalchemy import select
 
 from retentio.commerce.models import Order
@@ -22,6 +24,7 @@ from retentio.db import session_scope
 from retentio.events.models import Event
 from retentio.imports.mapping import ImportEntity
 from retentio.imports.models import ImportJob
+from retentio.kit.debounce import Debounce
 from retentio.profiles import service
 from retentio.segments import tasks as segment_tasks
 from retentio.worker import huey, task_settings
@@ -31,6 +34,9 @@ logger = logging.getLogger(__name__)
 # lock for long, and a retry redoes at most one batch.
 TRANSACTION_CONTACTS = 10_000
 NIGHTLY_HOUR = 3
+# Requests made within this many seconds share one run of `refresh_requested`.
+REFRESH_DELAY = 1.0
+_refresh_scheduled = Debounce(REFRESH_DELAY)
 
 
 @huey.task(retries=3, retry_delay=60)
@@ -44,6 +50,37 @@ def refresh_profiles(contact_ids: list[int]) -> None:
     # A new profile may move these contacts into or out of segments: re-evaluate them first,
     # before the hourly full refresh would.
     segment_tasks.refresh_contacts(wanted)
+
+
+@huey.task(retries=3, retry_delay=60)
+def refresh_requested() -> int:
+    """Refresh every contact waiting in the refresh requests (`service.request_refresh`), a
+    transaction per `TRANSACTION_CONTACTS`, then their segments; how many were refreshed."""
+    url = task_settings().database_url
+    refreshed: list[int] = []
+    while True:
+        with session_scope(url) as session:
+            ids = service.refresh_requested(session, limit=TRANSACTION_CONTACTS)
+        refreshed += ids
+        if len(ids) < TRANSACTION_CONTACTS:
+            break
+    if refreshed:
+        segment_tasks.refresh_contacts(refreshed)
+    return len(refreshed)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def refresh_requested_periodic() -> None:
+    """Requests whose `refresh_soon()` never came (the process stopped right after the commit)
+    or whose run failed for good wait at most a minute."""
+    refresh_requested.call_local()
+
+
+def refresh_soon() -> None:
+    """Run `refresh_requested` a second from now; call it after committing refresh requests.
+    Once a second per process: that run starts after every commit made before this call."""
+    if _refresh_scheduled.first():
+        refresh_requested.schedule(delay=REFRESH_DELAY)
 
 
 def enqueue_refresh(contact_ids: Iterable[int]) -> None:
@@ -118,4 +155,7 @@ __all__ = [
     "nightly_recompute",
     "refresh_after_import",
     "refresh_profiles",
+    "refresh_requested",
+    "refresh_requested_periodic",
+    "refresh_soon",
 ]
