@@ -70,7 +70,8 @@ class CommitGroups:
         self._waiting.append(unit)
         try:
             async with self._gate:
-                if not unit.done:
+                # Once: the gate is FIFO. The loop only guards that assumption.
+                while not unit.done:
                     count = min(len(self._waiting), MAX_GROUP)
                     group = [self._waiting.popleft() for _ in range(count)]
                     await anyio.to_thread.run_sync(_write_group, sessions, group)
@@ -110,7 +111,7 @@ def _write_group(sessions: sessionmaker[Session], group: list[_Unit[Any]]) -> No
             for unit in group:
                 _write_in_savepoint(session, unit)
         session.commit()
-    except Exception as error:
+    except BaseException as error:  # raised again in the request it belongs to
         session.rollback()
         for unit in group:
             unit.error = unit.error or error
